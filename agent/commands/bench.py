@@ -1,0 +1,27 @@
+"""`wmpc bench planners|tasks|goals ...`: the benchmark suites.
+
+Each suite is a module in `benchmarks/` with `main(argv: list[str]) -> None` parsing its own flags
+(`wmpc bench tasks --help` lists them); results go to `benchmarks/results/`.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="Benchmark suites; results in benchmarks/results/.")
+_PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+
+
+def _suite(name: str, doc: str) -> None:
+    def command(ctx: typer.Context) -> None:
+        importlib.import_module(f"benchmarks.{name}").main(list(ctx.args))
+
+    command.__doc__ = doc
+    app.command(name, context_settings=_PASS_THROUGH)(command)
+
+
+_suite("planners", "Planner quality against budget, and latency (CPU; CUDA when present).")
+_suite("tasks", "DeepMind Control tasks against TD-MPC2, DreamerV3, SAC, random and the oracle.")
+_suite("goals", "Goal reaching from reward-free data: learned model against the oracle.")
