@@ -1,0 +1,112 @@
+"""`make_env`: any Gymnasium, Shimmy or `module:EnvId` id as a flat-observation, [-1, 1]-action env."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+from typing import Any
+
+import gymnasium as gym
+
+from envs.conventions import convention_for, env_spec
+from envs.errors import UserError
+from envs.wrappers import (
+    ActionRepeat,
+    FlattenObservation,
+    GoalInfo,
+    RescaleAction,
+    SeedFirstReset,
+    is_goal_space,
+)
+
+
+def _close_matches(env_id: str) -> list[str]:
+    by_lower: dict[str, str] = {}
+    for name in gym.registry:
+        by_lower.setdefault(name.lower(), name)
+    found = difflib.get_close_matches(env_id.lower(), list(by_lower), n=3, cutoff=0.6)
+    return [by_lower[name] for name in found]
+
+
+def _unknown_id(env_id: str) -> UserError:
+    matches = _close_matches(env_id.split(":", 1)[-1])
+    hint = f"; did you mean {', '.join(matches)}?" if matches else "; `wmpc envs --all` lists ids"
+    return UserError(f"unknown env id {env_id!r}{hint}")
+
+
+def _positive(name: str, value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise UserError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _is_dm_control_suite(spec: gym.envs.registration.EnvSpec) -> bool:
+    keywords = getattr(spec.entry_point, "keywords", {})
+    return spec.id.startswith("dm_control/") and "domain_name" in keywords
+
+
+def make_env(
+    env_id: str,
+    *,
+    seed: int = 0,
+    action_repeat: int | None = None,
+    episode_steps: int | None = None,
+    **env_kwargs: Any,
+) -> gym.Env:
+    """A Gymnasium env with flat float32 Box observations (O,) and Box actions (A,) in [-1, 1].
+
+    `env_id`: a Gymnasium id (`HalfCheetah-v5`), a Shimmy id (`dm_control/cheetah-run-v0`) or
+    `module:EnvId` (the module is imported first and registers EnvId). `action_repeat` and
+    `episode_steps` (agent decisions) default to `convention_for(env_id)`; for dm_control suite
+    tasks the episode length is the decision limit (dm_control's own time limit is lifted).
+    `env_kwargs` go to `gymnasium.make`. The first `reset()` without a seed uses `seed`; the action
+    and observation spaces are seeded with it too. Goal-conditioned Dict envs also report
+    `info["achieved_goal"]`, `info["desired_goal"]`, and `env.get_wrapper_attr("goal_layout")`
+    gives their slices of the flat observation. Bad ids or arguments raise `UserError`.
+    """
+    if not isinstance(env_id, str) or not env_id.strip():
+        raise UserError(f"env id must be a non-empty string, got {env_id!r}")
+    _positive("action_repeat", action_repeat)
+    _positive("episode_steps", episode_steps)
+    spec = env_spec(env_id)
+    if spec is None:
+        raise _unknown_id(env_id)
+    convention = convention_for(env_id)
+    repeat = convention.action_repeat if action_repeat is None else action_repeat
+    steps = convention.episode_steps if episode_steps is None else episode_steps
+    kwargs = dict(env_kwargs)
+    inner_limit: int | None = None
+    if _is_dm_control_suite(spec):
+        kwargs["task_kwargs"] = {"time_limit": math.inf, **kwargs.get("task_kwargs", {})}
+    elif steps is not None:
+        inner_limit = steps * repeat
+    try:
+        env = gym.make(env_id, max_episode_steps=inner_limit, **kwargs)
+    except gym.error.Error as err:
+        raise _unknown_id(env_id) if "not found" in str(err).lower() else UserError(str(err)) from err
+    except TypeError as err:
+        raise UserError(f"cannot make {env_id} with env kwargs {env_kwargs}: {err}") from err
+    if is_goal_space(env.observation_space):
+        env = GoalInfo(env)
+    env = FlattenObservation(env)
+    env = RescaleAction(env)
+    env = ActionRepeat(env, repeat)
+    if steps is not None:
+        env = gym.wrappers.TimeLimit(env, steps)
+    env = SeedFirstReset(env, seed)
+    env.action_space.seed(seed)
+    env.observation_space.seed(seed)
+    return env
+
+
+def parse_env_kwargs(text: str | None) -> dict[str, Any]:
+    """`--env-kwargs` JSON text -> dict of keyword arguments; None or empty -> {}."""
+    if text is None or not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise UserError(f"--env-kwargs is not valid JSON ({err.msg} at char {err.pos})") from err
+    if not isinstance(value, dict):
+        raise UserError(f"--env-kwargs must be a JSON object like '{{\"key\": 1}}', got {text!r}")
+    return value

@@ -1,0 +1,250 @@
+"""Record whole episodes of a policy as a Minari dataset, written atomically.
+
+The dataset folder (`out`) holds `data/metadata.json` and `data/main_data.hdf5`; plain
+`minari.MinariDataset(out / "data")`, or `minari.load_dataset(out.name)` with
+`MINARI_DATASETS_PATH=out.parent`, reads it without wmpc. Besides Minari's own keys, metadata.json
+holds plain top-level keys: `env_id`, `env_kwargs` (JSON text), `action_repeat`, `episode_steps`,
+`actions` (a note: the agent's [-1, 1] actions, before `make_env` rescales them), `obs_layout` and,
+for goal envs, `goal_layout` (JSON text: key -> [start, stop) of the flat observation), `policy`,
+`seeds` (JSON list: the seed of every `collect` call that wrote episodes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from envs.conventions import convention_for
+from envs.errors import UserError
+from envs.make import make_env
+
+ACTIONS_NOTE = "agent actions in [-1, 1]; make_env rescales them to the env's bounds"
+"""Value of the `actions` metadata key."""
+
+
+class Policy(Protocol):
+    """What `collect` runs: `policy(obs (O,) float32) -> action (A,)` in [-1, 1]; `reset()` optional
+    (called before every episode when present)."""
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray: ...
+
+
+@contextlib.contextmanager
+def _minari_root(path: Path) -> Iterator[None]:
+    """Point Minari's dataset root at `path` for the duration."""
+    previous = os.environ.get("MINARI_DATASETS_PATH")
+    os.environ["MINARI_DATASETS_PATH"] = str(path)
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["MINARI_DATASETS_PATH"]
+        else:
+            os.environ["MINARI_DATASETS_PATH"] = previous
+
+
+def _dataset_id(name: str) -> str:
+    """A Minari id (`name-vN`) for a folder name."""
+    if re.fullmatch(r"[-_\w]+?-v\d+", name):
+        return name
+    return re.sub(r"[^-_\w]", "_", name).strip("-") + "-v0"
+
+
+def _exchange(a: Path, b: Path) -> None:
+    """Swap two existing paths atomically (Linux renameat2); elsewhere two renames."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    at_fdcwd, rename_exchange = -100, 2
+    if (
+        renameat2 is not None
+        and renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+    ):
+        return
+    parked = a.with_name(a.name + ".parked")
+    os.rename(a, parked)
+    os.rename(b, a)
+    os.rename(parked, b)
+
+
+def _read_existing(out: Path) -> tuple[list[Any], dict[str, Any]]:
+    """Episodes and metadata of the dataset at `out`, or UserError if it is not one."""
+    meta_file = out / "data" / "metadata.json"
+    try:
+        import minari
+
+        meta = json.loads(meta_file.read_text())
+        episodes = list(minari.MinariDataset(out / "data").iterate_episodes())
+    except Exception as err:  # any failure to read means it cannot be appended to
+        raise UserError(f"cannot append to {out}: not a readable Minari dataset ({err})") from err
+    return episodes, meta
+
+
+def _check_compatible(out: Path, meta: dict[str, Any], new: dict[str, Any]) -> None:
+    for key in ("env_id", "env_kwargs", "action_repeat", "episode_steps"):
+        if meta.get(key) != new[key]:
+            raise UserError(
+                f"cannot append to {out}: its {key} is {meta.get(key)!r}, this run's is {new[key]!r}"
+            )
+
+
+def _run_policy(
+    env_id: str, steps: int, policy: Callable, seed: int, env_kwargs: dict, progress: bool
+) -> tuple[list[Any], Any]:
+    """Episodes (EpisodeBuffer) of `steps` decisions in total, and the env (closed)."""
+    from minari.data_collector.episode_buffer import EpisodeBuffer
+    from tqdm import tqdm
+
+    env = make_env(env_id, seed=seed, **env_kwargs)
+    action_shape = env.action_space.shape
+    episodes: list[Any] = []
+    done_steps = 0
+    try:
+        with tqdm(total=steps, disable=not progress, unit="step", desc=f"collect {env_id}") as bar:
+            while done_steps < steps:
+                obs, _ = env.reset()
+                if hasattr(policy, "reset"):
+                    policy.reset()
+                observations, actions, rewards, terms, truncs = [obs], [], [], [], []
+                while True:
+                    action = np.asarray(policy(obs), dtype=np.float32).reshape(action_shape)
+                    action = np.clip(action, -1.0, 1.0)
+                    obs, reward, terminated, truncated, _ = env.step(action)
+                    done_steps += 1
+                    bar.update(1)
+                    truncated = bool(truncated) or (done_steps == steps and not terminated)
+                    observations.append(obs)
+                    actions.append(action)
+                    rewards.append(float(reward))
+                    terms.append(bool(terminated))
+                    truncs.append(truncated)
+                    if terminated or truncated:
+                        break
+                episodes.append(
+                    EpisodeBuffer(
+                        seed=seed if not episodes else None,
+                        observations=np.stack(observations).astype(np.float32),
+                        actions=np.stack(actions),
+                        rewards=np.asarray(rewards),
+                        terminations=np.asarray(terms),
+                        truncations=np.asarray(truncs),
+                        infos={},
+                    )
+                )
+    finally:
+        env.close()
+    return episodes, env
+
+
+def _layouts(env: Any) -> dict[str, str]:
+    def spans(layout: dict[str, slice]) -> str:
+        return json.dumps({key: [part.start, part.stop] for key, part in layout.items()})
+
+    found = {"obs_layout": spans(env.get_wrapper_attr("obs_layout"))}
+    if env.has_wrapper_attr("goal_layout"):
+        found["goal_layout"] = spans(env.get_wrapper_attr("goal_layout"))
+    return found
+
+
+def collect(
+    env_id: str,
+    steps: int,
+    out: str | os.PathLike,
+    *,
+    policy: Callable[[np.ndarray], np.ndarray],
+    seed: int = 0,
+    append: bool = False,
+    env_kwargs: dict[str, Any] | None = None,
+    progress: bool = True,
+) -> Path:
+    """Record `steps` agent decisions of `policy` on `make_env(env_id, seed=seed, **env_kwargs)`.
+
+    Whole episodes are stored (T+1 observations, T actions, rewards, terminations, truncations);
+    the last one, cut at `steps`, is stored truncated. The dataset is built in a temporary folder
+    beside `out` and moved into place, so a crash leaves either the old dataset or a complete new
+    one. An existing `out` is an error unless `append`, which rewrites the old episodes followed by
+    the new ones (same env id, kwargs and conventions required). Returns `out`.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise UserError(f"--steps must be a positive integer, got {steps!r}")
+    env_kwargs = dict(env_kwargs or {})
+    try:
+        kwargs_text = json.dumps(env_kwargs, sort_keys=True)
+    except TypeError as err:
+        raise UserError(f"env kwargs must be JSON values: {err}") from err
+    out = Path(out).expanduser().absolute()
+    convention = convention_for(env_id)
+    metadata: dict[str, Any] = {
+        "env_id": env_id,
+        "env_kwargs": kwargs_text,
+        "action_repeat": convention.action_repeat,
+        "episode_steps": convention.episode_steps,
+        "actions": ACTIONS_NOTE,
+        "policy": getattr(policy, "name", type(policy).__name__),
+    }
+    old_episodes: list[Any] = []
+    old_meta: dict[str, Any] = {}
+    if out.exists():
+        if not append:
+            raise UserError(f"{out} already exists; pass --append to add episodes to it")
+        old_episodes, old_meta = _read_existing(out)
+        _check_compatible(out, old_meta, metadata)
+    if not out.parent.is_dir():
+        raise UserError(f"the folder {out.parent} for --out does not exist")
+
+    episodes, env = _run_policy(env_id, steps, policy, seed, env_kwargs, progress)
+    metadata.update(_layouts(env))
+    metadata["seeds"] = json.dumps(json.loads(old_meta.get("seeds", "[]")) + [seed])
+    _write(out, old_episodes + episodes, env, metadata)
+    return out
+
+
+def _write(out: Path, episodes: list[Any], env: Any, metadata: dict[str, Any]) -> None:
+    import minari
+    from minari.data_collector.episode_buffer import EpisodeBuffer
+
+    buffers = [
+        EpisodeBuffer(
+            id=i,
+            seed=getattr(ep, "seed", None),
+            observations=np.asarray(ep.observations),
+            actions=np.asarray(ep.actions),
+            rewards=np.asarray(ep.rewards),
+            terminations=np.asarray(ep.terminations),
+            truncations=np.asarray(ep.truncations),
+            infos={},
+        )
+        for i, ep in enumerate(episodes)
+    ]
+    dataset_id = _dataset_id(out.name)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        with _minari_root(staging), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            dataset = minari.create_dataset_from_buffers(
+                dataset_id,
+                buffers,
+                observation_space=env.observation_space,
+                action_space=env.action_space,
+                algorithm_name=metadata["policy"],
+                author="wmpc",
+                description=f"{metadata['env_id']} recorded by wmpc collect; {ACTIONS_NOTE}",
+            )
+            dataset.storage.update_metadata(metadata)
+        built = staging / dataset_id
+        if out.exists():
+            _exchange(out, built)
+        else:
+            os.rename(built, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
