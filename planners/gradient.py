@@ -67,5 +67,8 @@ class GradientPlanner(Planner):
             "evaluations": restarts * (cfg.iterations + 1),
             "gradient_evaluations": restarts * cfg.iterations,
             "evaluations_history": [restarts * s for s in range(1, cfg.iterations + 2)],
+            "gradient_evaluations_history": [
+                restarts * min(s, cfg.iterations) for s in range(1, cfg.iterations + 2)
+            ],
         }
         return best_actions, best_cost, info

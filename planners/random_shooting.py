@@ -54,5 +54,6 @@ class RandomShooting(Planner):
             "evaluations": forward,
             "gradient_evaluations": 0,
             "evaluations_history": evaluations,
+            "gradient_evaluations_history": [0] * len(evaluations),
         }
         return best_actions, best_cost, info

@@ -20,12 +20,13 @@ class PlanResult:
     cost_tensor: torch.Tensor
     """() or (B,): cost_fn's value of `actions`."""
     info: dict = field(default_factory=dict)
-    """Diagnostics. Tensors: "cost_history" (iterations,) or (iterations, B) best cost so far after
-    each iteration; "mean" and "std" (H, A)/(B, H, A) of the final sampling distribution when the
-    planner has one; "elites" (K, H, A)/(B, K, H, A) final elites (sorted, best first) for
-    samplers. Ints: "evaluations" sequences evaluated by cost_fn per problem (forward passes),
-    "gradient_evaluations" sequences back-propagated per problem, "evaluations_history" list of
-    cumulative forward evaluations after each iteration."""
+    """Diagnostics; tensors have the batch dim first, dropped for an unbatched call. Tensors:
+    "cost_history" (B, iterations) best cost so far after each iteration (gradient planner: after
+    each forward pass); "mean" and "std" (B, H, A) of the final sampling distribution and "elites"
+    (B, K, H, A), best first, for the samplers. Ints: "evaluations", sequences evaluated by cost_fn
+    per problem (forward passes); "gradient_evaluations", sequences back-propagated per problem.
+    Lists "evaluations_history" and "gradient_evaluations_history": those counts at each entry of
+    "cost_history"."""
 
     @property
     def cost(self) -> float | torch.Tensor:

@@ -113,7 +113,7 @@ class SamplingPlanner(Planner):
         best_actions, best_cost = mean, torch.full_like(mean[:, 0, 0], float("inf"))
         cand_costs = carried = carried_costs = None
         forward = backward = 0
-        history, evaluations = [], []
+        history, evaluations, gradients = [], [], []
         for i, eps in enumerate(noise.split([n - 1 for n in self._sizes()], dim=1)):
             samples = population(mean, std, eps)
             if i == 0 and candidates is not None:
@@ -141,6 +141,7 @@ class SamplingPlanner(Planner):
                 carried, carried_costs = elites[:, :keep], elite_costs[:, :keep]
             history.append(best_cost)
             evaluations.append(forward)
+            gradients.append(backward)
         info = {
             "cost_history": torch.stack(history, dim=1),
             "mean": mean,
@@ -149,6 +150,7 @@ class SamplingPlanner(Planner):
             "evaluations": forward,
             "gradient_evaluations": backward,
             "evaluations_history": evaluations,
+            "gradient_evaluations_history": gradients,
         }
         return best_actions, best_cost, info
 
