@@ -1,4 +1,4 @@
-"""Environments: `make_env`, task conventions, the true-simulator oracle and trajectory recording."""
+"""Environments: `make_env`, task conventions, the true-simulator oracle, recording."""
 
 import os
 

@@ -58,7 +58,7 @@ def _gaussian_tolerance(x: np.ndarray, margin: float, value_at_margin: float = 0
 
 
 def _quadratic_tolerance(x: np.ndarray, margin: float) -> np.ndarray:
-    """dm_control's `tolerance` with bounds (0, 0), a quadratic sigmoid and value 0 at the margin."""
+    """dm_control's `tolerance`: bounds (0, 0), quadratic sigmoid, value 0 at the margin."""
     distance = np.abs(x) / margin
     return np.where(x == 0, 1.0, np.where(distance < 1, 1.0 - distance**2, 0.0))
 

@@ -1,10 +1,13 @@
-"""`make_env`: any Gymnasium, Shimmy or `module:EnvId` id as a flat-observation, [-1, 1]-action env."""
+"""`make_env`: a Gymnasium, Shimmy or `module:EnvId` id as a flat-obs, [-1, 1]-action env."""
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
+import logging
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import gymnasium as gym
@@ -33,6 +36,18 @@ def _unknown_id(env_id: str) -> UserError:
     matches = _close_matches(env_id.split(":", 1)[-1])
     hint = f"; did you mean {', '.join(matches)}?" if matches else "; `wmpc envs --all` lists ids"
     return UserError(f"unknown env id {env_id!r}{hint}")
+
+
+@contextlib.contextmanager
+def _quiet_absl() -> Iterator[None]:
+    """Hide MuJoCo's deprecation warnings about env XML files (logged through absl) for a while."""
+    logger = logging.getLogger("absl")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _positive(name: str, value: int | None) -> None:
@@ -81,9 +96,12 @@ def make_env(
     elif steps is not None:
         inner_limit = steps * repeat
     try:
-        env = gym.make(env_id, max_episode_steps=inner_limit, **kwargs)
+        with _quiet_absl():
+            env = gym.make(env_id, max_episode_steps=inner_limit, **kwargs)
     except gym.error.Error as err:
-        raise _unknown_id(env_id) if "not found" in str(err).lower() else UserError(str(err)) from err
+        if "not found" in str(err).lower():
+            raise _unknown_id(env_id) from err
+        raise UserError(str(err)) from err
     except TypeError as err:
         raise UserError(f"cannot make {env_id} with env kwargs {env_kwargs}: {err}") from err
     if is_goal_space(env.observation_space):

@@ -34,7 +34,7 @@ class _GymnasiumSim:
 
 
 class _DmControlSim:
-    """Steps a dm_control suite task's physics as `control.Environment.step` does, minus counters."""
+    """Steps a dm_control suite task as `control.Environment.step` does, minus its counters."""
 
     def __init__(self, dm_env):
         self.physics = dm_env.physics

@@ -94,7 +94,8 @@ def _check_compatible(out: Path, meta: dict[str, Any], new: dict[str, Any]) -> N
     for key in ("env_id", "env_kwargs", "action_repeat", "episode_steps"):
         if meta.get(key) != new[key]:
             raise UserError(
-                f"cannot append to {out}: its {key} is {meta.get(key)!r}, this run's is {new[key]!r}"
+                f"cannot append to {out}: its {key} is {meta.get(key)!r}, "
+                f"this run's is {new[key]!r}"
             )
 
 

@@ -1,0 +1,119 @@
+"""The simulator oracle reproduces env.step exactly and leaves the real env untouched."""
+
+import mujoco
+import numpy as np
+import pytest
+
+from envs import UserError, make_env
+from envs.oracle import SimulatorOracle
+
+_INTEGRATION = mujoco.mjtState.mjSTATE_INTEGRATION.value
+ORACLE_IDS = [
+    "HalfCheetah-v5",
+    "Hopper-v5",
+    "Reacher-v5",
+    "dm_control/cartpole-swingup-v0",
+    "dm_control/reacher-easy-v0",
+    "dm_control/cheetah-run-v0",
+    "dm_control/walker-walk-v0",
+    "dm_control/ball_in_cup-catch-v0",
+    "dm_control/finger-spin-v0",
+]
+
+
+def _env_after_warmup(env_id, warmup):
+    env = make_env(env_id, seed=7)
+    env.reset()
+    for action in warmup:
+        env.step(action)
+    return env
+
+
+def _stepped(env_id, warmup, actions):
+    """Rewards and terminated flags env.step gives for `actions` after `warmup`."""
+    env = _env_after_warmup(env_id, warmup)
+    rewards, terminated, done = np.zeros(len(actions)), np.zeros(len(actions), bool), False
+    for h, action in enumerate(actions):
+        if not done:
+            _, rewards[h], done, _, _ = env.step(action)
+        terminated[h] = done
+    return rewards, terminated
+
+
+def _state(oracle):
+    state = np.empty(mujoco.mj_stateSize(oracle.model, _INTEGRATION))
+    mujoco.mj_getState(oracle.model, oracle.data, state, _INTEGRATION)
+    return state
+
+
+@pytest.mark.parametrize("env_id", ORACLE_IDS)
+@pytest.mark.parametrize("fast", [None, False])
+def test_oracle_equals_env_step_and_restores_env(env_id, fast):
+    rng = np.random.default_rng(1)
+    probe = make_env(env_id)
+    dim = probe.action_space.shape[0]
+    horizon = 40 if env_id == "Hopper-v5" else 8
+    warmup = rng.uniform(-1, 1, (4, dim)).astype(np.float32)
+    actions = rng.uniform(-1, 1, (3, horizon, dim)).astype(np.float32)
+    env = _env_after_warmup(env_id, warmup)
+    oracle = SimulatorOracle(env, num_threads=2, fast=fast)
+    oracle.sync()
+    before = _state(oracle)
+    rewards, terminated = oracle.rollout(actions)
+    assert rewards.dtype == np.float64 and rewards.shape == (3, horizon)
+    assert terminated.dtype == bool and terminated.shape == (3, horizon)
+    np.testing.assert_array_equal(_state(oracle), before)
+    for i in range(3):
+        expected_rewards, expected_terminated = _stepped(env_id, warmup, actions[i])
+        np.testing.assert_allclose(rewards[i], expected_rewards, rtol=0, atol=1e-9)
+        np.testing.assert_array_equal(terminated[i], expected_terminated)
+    if env_id == "Hopper-v5":
+        assert terminated[:, -1].any(), "no sequence terminated: termination not exercised"
+        after_termination = terminated[:, :-1] & terminated[:, 1:]
+        assert (rewards[:, 1:][after_termination] == 0).all()
+    reference = _env_after_warmup(env_id, warmup)
+    np.testing.assert_array_equal(env.step(actions[0, 0])[0], reference.step(actions[0, 0])[0])
+    oracle.close()
+
+
+@pytest.mark.parametrize("env_id", ["HalfCheetah-v5", "dm_control/cartpole-swingup-v0"])
+def test_fast_path_chosen_and_equal_to_generic(env_id):
+    env = _env_after_warmup(env_id, [])
+    fast, generic = SimulatorOracle(env, num_threads=2), SimulatorOracle(env, fast=False)
+    assert fast.uses_fast_path and not generic.uses_fast_path
+    actions = np.random.default_rng(2).uniform(-1, 1, (16, 12, env.action_space.shape[0]))
+    fast.sync()
+    generic.sync()
+    fast_rewards, _ = fast.rollout(actions)
+    np.testing.assert_allclose(fast_rewards, generic.rollout(actions)[0], rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(fast.rollout(actions)[0], fast_rewards)
+    fast.close()
+
+
+def test_oracle_rollout_follows_a_later_sync():
+    env = _env_after_warmup("dm_control/cartpole-swingup-v0", [])
+    oracle = SimulatorOracle(env, fast=False)
+    actions = np.zeros((1, 5, 1))
+    oracle.sync()
+    first = oracle.rollout(actions)[0]
+    for _ in range(10):
+        env.step(np.ones(1, np.float32))
+    assert np.array_equal(oracle.rollout(actions)[0], first)
+    oracle.sync()
+    assert not np.array_equal(oracle.rollout(actions)[0], first)
+
+
+def test_oracle_input_errors():
+    env = make_env("HalfCheetah-v5")
+    env.reset()
+    oracle = SimulatorOracle(env, num_threads=1)
+    with pytest.raises(RuntimeError, match="sync"):
+        oracle.rollout(np.zeros((1, 2, 6)))
+    oracle.sync()
+    with pytest.raises(UserError, match=r"\(N, H, 6\)"):
+        oracle.rollout(np.zeros((1, 2, 5)))
+    with pytest.raises(UserError, match="fast"):
+        SimulatorOracle(make_env("Hopper-v5"), fast=True)
+    with pytest.raises(UserError, match="oracle supports"):
+        SimulatorOracle(make_env("toy_plugin:Counter-v0"))
+    oracle.close()

@@ -1,0 +1,44 @@
+"""A user's own env package in miniature: importing it registers `Counter-v0`.
+
+`make_env("toy_plugin:Counter-v0")` imports this module first (Gymnasium's `module:EnvId` form).
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+
+class Counter(gym.Env):
+    """Deterministic toy env: counts its steps.
+
+    Observation (3,) float64: [steps so far, last action (2,)]. Reward of step t (1-based): t.
+    Terminates at step `terminate_at`. Action bounds are asymmetric, [0, 4] x [-2, 2], to check
+    rescaling.
+    """
+
+    def __init__(self, terminate_at: int = 1000):
+        self.terminate_at = terminate_at
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (3,), np.float64)
+        self.action_space = gym.spaces.Box(
+            np.array([0.0, -2.0]), np.array([4.0, 2.0]), dtype=np.float64
+        )
+        self._t = 0
+        self._last = np.zeros(2)
+
+    def _obs(self) -> np.ndarray:
+        return np.array([self._t, *self._last], dtype=np.float64)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self._t = 0
+        self._last = np.zeros(2)
+        return self._obs(), {}
+
+    def step(self, action):
+        self._t += 1
+        self._last = np.asarray(action, dtype=np.float64).copy()
+        return self._obs(), float(self._t), self._t >= self.terminate_at, False, {}
+
+
+gym.register("Counter-v0", entry_point=Counter, max_episode_steps=100)
