@@ -1,0 +1,107 @@
+"""Collapse detectors and quality of a world model on held-out windows.
+
+Prediction errors are measured in the target encoder's space and divided by the error of copying
+the last latent (ratio < 1: the model predicts; a collapsed encoder cannot fake it because the
+linear probe R² of the observation from the latent and the effective rank drop with it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from world_model.data import ReplayBuffer
+from world_model.model import WorldModel
+
+
+@torch.no_grad()
+def evaluate_model(model: WorldModel, buffer: ReplayBuffer, horizon: int = 5,
+                   windows: int = 1024, seed: int = 0,
+                   probe_buffer: ReplayBuffer | None = None) -> dict[str, float]:
+    """Metrics on `windows` windows of `horizon` steps from `buffer` (fixed by `seed`).
+
+    Returns, for k = 1..horizon:
+      pred_ratio_k{k}: E||rollout_k - z*_k||² / E||z*_0 - z*_k||² (z* target latents; copy-last = 1)
+      shuffled_ratio_k{k}: the same with actions permuted across windows (the model uses actions
+        when this is well above pred_ratio)
+      pred_error_norm_k{k}: E||rollout_k - z*_k||² / total variance of z*
+    and latent_std_mean/min (per-dimension std of the online latents), effective_rank (exp of the
+    entropy of the normalised singular values), reward_mse / reward_r2 along the rollout, mean
+    ensemble disagreement, and probe_r2: a ridge probe from latent to normalised observation, fit
+    on `probe_buffer` (or on the first half of the windows) and scored on the held-out windows.
+    """
+    was_training = model.training
+    model.eval()
+    gen = np.random.default_rng(seed)
+    batch = buffer.sample(windows, horizon, gen, device=model.device)
+    obs, act, rew = batch["obs"], batch["act"], batch["rew"]
+    n = obs.shape[0]
+    online = model.encode(obs)
+    target = model.encode_target(obs) if model.cfg.target == "ema" else online
+    perm = torch.from_numpy(gen.permutation(n)).to(model.device)
+    rollout = model.rollout(online[:, 0], act)
+    shuffled = model.rollout(online[:, 0], act[perm])
+    total_var = target.reshape(-1, target.shape[-1]).var(0).sum()
+    out: dict[str, float] = {}
+    for k in range(1, horizon + 1):
+        copy = (target[:, 0] - target[:, k]).pow(2).sum(-1).mean()
+        err = (rollout[:, k - 1] - target[:, k]).pow(2).sum(-1).mean()
+        err_shuffled = (shuffled[:, k - 1] - target[:, k]).pow(2).sum(-1).mean()
+        out[f"pred_ratio_k{k}"] = float(err / copy.clamp_min(1e-12))
+        out[f"shuffled_ratio_k{k}"] = float(err_shuffled / copy.clamp_min(1e-12))
+        out[f"pred_error_norm_k{k}"] = float(err / total_var.clamp_min(1e-12))
+
+    flat = online.reshape(-1, online.shape[-1]).double()
+    std = flat.std(0)
+    out["latent_std_mean"] = float(std.mean())
+    out["latent_std_min"] = float(std.min())
+    out["effective_rank"] = effective_rank(flat)
+
+    zs = torch.cat([online[:, :1], rollout[:, :-1]], dim=1)
+    pred_rew = model.reward(zs, act)
+    mse = (pred_rew - rew).pow(2).mean()
+    out["reward_mse"] = float(mse)
+    out["reward_r2"] = float(1.0 - mse / rew.var().clamp_min(1e-12))
+    out["disagreement"] = float(model.disagreement(zs, act).mean())
+
+    test_z, test_y = flat, model.normalise(obs).reshape(flat.shape[0], -1).double()
+    if probe_buffer is not None:
+        probe = probe_buffer.sample(windows, 1, gen, device=model.device)["obs"]
+        train_z = model.encode(probe).reshape(-1, flat.shape[1]).double()
+        train_y = model.normalise(probe).reshape(train_z.shape[0], -1).double()
+    else:
+        half = (n // 2) * (horizon + 1)
+        train_z, train_y, test_z, test_y = flat[:half], test_y[:half], flat[half:], test_y[half:]
+    out["probe_r2"] = probe_r2(train_z, train_y, test_z, test_y)
+    model.train(was_training)
+    return out
+
+
+def effective_rank(z: torch.Tensor) -> float:
+    """exp(entropy) of the normalised singular values of centred latents z (N, D); in [1, D]."""
+    s = torch.linalg.svdvals(z - z.mean(0))
+    p = s / s.sum().clamp_min(1e-12)
+    p = p[p > 0]
+    return float(torch.exp(-(p * p.log()).sum()))
+
+
+def probe_r2(train_z: torch.Tensor, train_y: torch.Tensor, test_z: torch.Tensor,
+             test_y: torch.Tensor, ridge: float = 1e-3) -> float:
+    """Mean R² over target dims of a ridge regression y ~ z fit on train, scored on test.
+
+    z (N, D), y (N, O); dims of y that are constant on the test set are left out.
+    """
+    def design(z: torch.Tensor) -> torch.Tensor:
+        return torch.cat([z, torch.ones_like(z[:, :1])], dim=1)
+
+    x = design(train_z)
+    reg = ridge * x.shape[0] * torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
+    reg[-1, -1] = 0.0
+    w = torch.linalg.solve(x.T @ x + reg, x.T @ train_y)
+    pred = design(test_z) @ w
+    sse = (pred - test_y).pow(2).sum(0)
+    sst = (test_y - test_y.mean(0)).pow(2).sum(0)
+    keep = sst > 1e-8 * test_y.shape[0]
+    if not keep.any():
+        return float("nan")
+    return float((1.0 - sse[keep] / sst[keep]).mean())

@@ -1,0 +1,156 @@
+"""`WorldModel`: a JEPA latent model — encoder, ensemble predictor and heads, no decoder.
+
+Shapes: observations (..., O) raw float32; latents (..., D); actions (..., A) in [-1, 1];
+action sequences (..., H, A) -> rollouts (..., H, D). The leading dims are free: (N,) or (B, N).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from world_model import twohot
+from world_model.config import ModelConfig
+from world_model.layers import EnsembleMLP, mlp, simnorm
+
+
+class WorldModel(nn.Module):
+    """Encoder, K-member residual predictor, reward/termination/value heads, EMA targets.
+
+    The model owns its observation normaliser (running mean and variance in buffers, saved in the
+    state dict). `target_encoder` and `target_value` are slow (EMA) copies the `Trainer` updates;
+    they take no gradient and are not in `trainable_parameters()`.
+    """
+
+    def __init__(self, cfg: ModelConfig, device: torch.device | str = "cpu", seed: int = 0,
+                 env_id: str | None = None):
+        super().__init__()
+        self.cfg = cfg
+        self.env_id = env_id
+        """The env the model was trained on (from the dataset's metadata), or None."""
+        gen = torch.Generator().manual_seed(seed)
+        o, a, d, h = cfg.obs_dim, cfg.act_dim, cfg.latent_dim, cfg.hidden_dim
+        self.register_buffer("obs_mean", torch.zeros(o))
+        self.register_buffer("obs_var", torch.ones(o))
+        self.register_buffer("obs_count", torch.zeros((), dtype=torch.float64))
+        self.register_buffer("bins", twohot.bins(cfg.num_bins, cfg.symlog_max))
+        self.encoder = mlp(o, h, cfg.layers, d, gen)
+        self.dynamics = EnsembleMLP(cfg.ensemble_size, d + a, h, cfg.layers, d, gen)
+        self.reward_head = mlp(d + a, h, cfg.head_layers, cfg.num_bins, gen, zero_last=True)
+        self.termination_head = mlp(d + a, h, cfg.head_layers, 1, gen)
+        self.value_head = mlp(d, h, cfg.head_layers, cfg.num_bins, gen, zero_last=True)
+        self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
+        self.target_value = copy.deepcopy(self.value_head).requires_grad_(False)
+        self.to(device)
+
+    @property
+    def device(self) -> torch.device:
+        return self.bins.device
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        """Every parameter the optimiser updates (the EMA targets excluded)."""
+        targets = {id(p) for m in (self.target_encoder, self.target_value) for p in m.parameters()}
+        return [p for p in self.parameters() if id(p) not in targets]
+
+    # --- observation normaliser -------------------------------------------------------------
+
+    @torch.no_grad()
+    def update_normaliser(self, obs: torch.Tensor) -> None:
+        """Merge a batch of raw observations (N, O) into the running mean and variance."""
+        obs = obs.reshape(-1, self.cfg.obs_dim).to(self.device, torch.float64)
+        n = obs.shape[0]
+        if n == 0:
+            return
+        count = self.obs_count
+        mean, var = self.obs_mean.double(), self.obs_var.double()
+        b_mean, b_var = obs.mean(0), obs.var(0, unbiased=False)
+        total = count + n
+        delta = b_mean - mean
+        new_mean = mean + delta * (n / total)
+        m2 = var * count + b_var * n + delta.pow(2) * count * n / total
+        self.obs_mean.copy_(new_mean)
+        self.obs_var.copy_(torch.where(count > 0, m2 / total, b_var))
+        self.obs_count.fill_(float(total))
+
+    def normalise(self, obs: torch.Tensor) -> torch.Tensor:
+        """Raw observations (..., O) -> normalised and clipped (..., O)."""
+        x = (obs.to(self.obs_mean.dtype) - self.obs_mean) * torch.rsqrt(self.obs_var + 1e-8)
+        return x.clamp(-self.cfg.obs_clip, self.cfg.obs_clip)
+
+    # --- latent dynamics ----------------------------------------------------------------------
+
+    def encode(self, obs: torch.Tensor) -> torch.Tensor:
+        """Raw observations (..., O) -> latents (..., D)."""
+        return self._latent(self.encoder(self.normalise(obs)))
+
+    def encode_target(self, obs: torch.Tensor) -> torch.Tensor:
+        """Raw observations (..., O) -> latents (..., D) of the EMA target encoder."""
+        return self._latent(self.target_encoder(self.normalise(obs)))
+
+    def predict_ensemble(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """Every member's next latent: z (..., D), a (..., A) -> (K, ..., D)."""
+        lead = z.shape[:-1]
+        x = torch.cat([z, a.to(z.dtype)], dim=-1).reshape(-1, z.shape[-1] + a.shape[-1])
+        nxt = z.reshape(1, -1, z.shape[-1]) + self.dynamics(x)
+        return self._latent(nxt).reshape(self.cfg.ensemble_size, *lead, z.shape[-1])
+
+    def predict(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """Next latent, the mean over members: z (..., D), a (..., A) -> (..., D)."""
+        return self.predict_ensemble(z, a).mean(0)
+
+    def rollout(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """Imagined latents after each action: z0 (..., D), actions (..., H, A) -> (..., H, D)."""
+        z, out = z0, []
+        for t in range(actions.shape[-2]):
+            z = self.predict(z, actions[..., t, :])
+            out.append(z)
+        return torch.stack(out, dim=-2)
+
+    def disagreement(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """Epistemic uncertainty of a step: members' std, averaged over dims. (..., D) -> (...)."""
+        return self.predict_ensemble(z, a).std(0, unbiased=False).mean(-1)
+
+    # --- heads --------------------------------------------------------------------------------
+
+    def reward_logits(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """Two-hot logits (..., num_bins) of the reward for taking a (..., A) in z (..., D)."""
+        return self.reward_head(torch.cat([z, a.to(z.dtype)], dim=-1))
+
+    def reward(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """Predicted reward of taking a (..., A) in z (..., D): (...)."""
+        return twohot.expectation(self.reward_logits(z, a), self.bins)
+
+    def termination_logit(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """Logit (...) that taking a (..., A) in z (..., D) ends the episode."""
+        return self.termination_head(torch.cat([z, a.to(z.dtype)], dim=-1)).squeeze(-1)
+
+    def termination(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """Probability (...) that taking a in z ends the episode; zeros when not episodic."""
+        if not self.cfg.episodic:
+            return torch.zeros(z.shape[:-1], device=z.device)
+        return torch.sigmoid(self.termination_logit(z, a).float())
+
+    def value_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """Two-hot logits (..., num_bins) of the critic at z (..., D)."""
+        return self.value_head(z)
+
+    def value(self, z: torch.Tensor) -> torch.Tensor:
+        """Discounted return expected beyond z (..., D) under the data's policy: (...)."""
+        return twohot.expectation(self.value_logits(z), self.bins)
+
+    def target_value_of(self, z: torch.Tensor) -> torch.Tensor:
+        """The EMA target critic's value (...) at z (..., D), for TD targets."""
+        return twohot.expectation(self.target_value(z), self.bins)
+
+    def _latent(self, z: torch.Tensor) -> torch.Tensor:
+        if self.cfg.anti_collapse == "simnorm":
+            return simnorm(z, self.cfg.simnorm_group)
+        return z
+
+
+def count_parameters(model: WorldModel) -> int:
+    """Trainable parameters of the model."""
+    return sum(p.numel() for p in model.trainable_parameters())
+
