@@ -62,6 +62,7 @@ def _is_dm_control_suite(spec: gym.envs.registration.EnvSpec) -> bool:
 
 def make_env(
     env_id: str,
+    /,
     *,
     seed: int = 0,
     action_repeat: int | None = None,
@@ -74,10 +75,12 @@ def make_env(
     `module:EnvId` (the module is imported first and registers EnvId). `action_repeat` and
     `episode_steps` (agent decisions) default to `convention_for(env_id)`; for dm_control suite
     tasks the episode length is the decision limit (dm_control's own time limit is lifted).
-    `env_kwargs` go to `gymnasium.make`. The first `reset()` without a seed uses `seed`; the action
-    and observation spaces are seeded with it too. Goal-conditioned Dict envs also report
-    `info["achieved_goal"]`, `info["desired_goal"]`, and `env.get_wrapper_attr("goal_layout")`
-    gives their slices of the flat observation. Bad ids or arguments raise `UserError`.
+    `env_kwargs` go to `gymnasium.make` (`env_id` is positional-only, so an adapter's own `env_id`
+    keyword passes through, e.g. Shimmy's `GymV26Environment-v0`). The first `reset()` without
+    a seed uses `seed`; the action and observation spaces are seeded with it too.
+    Goal-conditioned Dict envs also report `info["achieved_goal"]`, `info["desired_goal"]`, and
+    `env.get_wrapper_attr("goal_layout")` gives their slices of the flat observation.
+    Bad ids or arguments raise `UserError`.
     """
     if not isinstance(env_id, str) or not env_id.strip():
         raise UserError(f"env id must be a non-empty string, got {env_id!r}")

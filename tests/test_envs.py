@@ -109,3 +109,10 @@ def test_parse_env_kwargs():
         parse_env_kwargs("{a: 1}")
     with pytest.raises(UserError, match="JSON object"):
         parse_env_kwargs("[1, 2]")
+
+
+def test_adapter_env_id_keyword_passes_through():
+    # Shimmy's old-gym adapter takes its own `env_id` keyword; without `gym` installed it reports
+    # that, with it the Discrete CartPole actions are refused: a UserError either way, no TypeError.
+    with pytest.raises(UserError, match="gym|Discrete|not supported"):
+        make_env("GymV26Environment-v0", env_id="CartPole-v1")
