@@ -83,8 +83,11 @@ class SimulatorOracle:
         self._sim = _simulator(env.unwrapped)
         self.model = self._sim.model
         self.data = self._sim.data
-        self.action_repeat: int = env.get_wrapper_attr("action_repeat")
-        self._to_env_action = env.get_wrapper_attr("to_env_action")
+        try:
+            self.action_repeat: int = env.get_wrapper_attr("action_repeat")
+            self._to_env_action = env.get_wrapper_attr("to_env_action")
+        except AttributeError as err:
+            raise UserError("the oracle needs an env made by envs.make_env") from err
         self.action_dim = int(np.prod(env.action_space.shape))
         fast_reward = fast_reward_for(env.unwrapped) if fast is not False else None
         if fast and fast_reward is None:
@@ -120,12 +123,16 @@ class SimulatorOracle:
     def rollout(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rewards (N, H) float64 and terminated (N, H) bool of actions (N, H, A) in [-1, 1].
 
+        `actions` may be a NumPy array or a torch tensor on any device.
+
         Each reward is what `env.step` returns for that decision (summed over the action repeat).
         `terminated[i, h]` is True from the decision where sequence i terminates onwards; the
         rewards after that decision are 0.
         """
         if self._state is None:
             raise RuntimeError("call sync() before rollout()")
+        if hasattr(actions, "detach"):
+            actions = actions.detach().cpu().numpy()
         actions = np.asarray(actions, dtype=np.float64)
         if actions.ndim != 3 or actions.shape[2] != self.action_dim:
             raise UserError(
@@ -180,6 +187,12 @@ class SimulatorOracle:
         per_step = reward_fn(self._qpos0, qpos, qvel, env_steps)
         rewards = per_step.reshape(n, horizon, self.action_repeat).sum(axis=-1)
         return rewards, np.zeros((n, horizon), dtype=bool)
+
+    def __enter__(self) -> SimulatorOracle:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Stop the rollout thread pool (the fast path); the oracle cannot roll out after this."""

@@ -1,8 +1,10 @@
 """The simulator oracle reproduces env.step exactly and leaves the real env untouched."""
 
+import gymnasium as gym
 import mujoco
 import numpy as np
 import pytest
+import torch
 
 from envs import UserError, make_env
 from envs.oracle import SimulatorOracle
@@ -116,4 +118,16 @@ def test_oracle_input_errors():
         SimulatorOracle(make_env("Hopper-v5"), fast=True)
     with pytest.raises(UserError, match="oracle supports"):
         SimulatorOracle(make_env("toy_plugin:Counter-v0"))
+    with pytest.raises(UserError, match="make_env"):
+        SimulatorOracle(gym.make("HalfCheetah-v5"))
     oracle.close()
+
+
+def test_oracle_takes_torch_actions():
+    env = make_env("dm_control/cartpole-swingup-v0")
+    env.reset()
+    actions = np.random.default_rng(3).uniform(-1, 1, (4, 6, 1))
+    with SimulatorOracle(env, num_threads=1) as oracle:
+        oracle.sync()
+        from_numpy = oracle.rollout(actions)[0]
+        np.testing.assert_array_equal(oracle.rollout(torch.from_numpy(actions))[0], from_numpy)
