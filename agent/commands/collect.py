@@ -30,9 +30,9 @@ def _policy(name: str, env_id: str, env_kwargs: dict, beta: float, seed: int):
             raise UserError(
                 f"--policy {name!r} is neither random, colored nor an existing run folder"
             )
-        from agent.mpc import load_agent
+        from agent.loading import load_agent
 
-        agent = load_agent(run_dir, env, device="cpu")
+        agent = load_agent(run_dir, env, device="cpu", seed=seed)
 
         class _AgentPolicy:
             """A trained agent as a collection policy."""
