@@ -41,8 +41,8 @@ class Planner:
         self.config = self.config_class(**options)
         self.device = torch.device(device)
         self.seed = seed
-        self._generator = torch.Generator(device=self.device)
-        self._generator.manual_seed(seed)
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(seed)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config}, device={self.device}, seed={self.seed})"
@@ -109,7 +109,7 @@ class Planner:
     def draw_noise(self, shape: torch.Size) -> torch.Tensor:
         """All randomness of one search for problems of shape (B, H, A), from the own generator."""
         return torch.randn(
-            self._noise_shape(*shape), generator=self._generator, device=self.device
+            self._noise_shape(*shape), generator=self.generator, device=self.device
         )
 
     def search(

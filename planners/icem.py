@@ -44,7 +44,7 @@ class ICEM(CEM):
 
     config_class = ICEMConfig
 
-    def _sizes(self) -> list[int]:
+    def population_sizes(self) -> list[int]:
         cfg = self.config
         floor = min(2 * cfg.elites, cfg.num_samples)
         return [

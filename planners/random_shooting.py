@@ -1,4 +1,4 @@
-"""Random shooting: uniform action sequences, keep the best. The baseline every planner must beat."""
+"""Random shooting: uniform action sequences, keep the best; the baseline planners must beat."""
 
 from __future__ import annotations
 

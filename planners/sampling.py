@@ -83,7 +83,7 @@ class SamplingPlanner(Planner):
 
     config_class = SamplerConfig
 
-    def _sizes(self) -> list[int]:
+    def population_sizes(self) -> list[int]:
         """Population per iteration, the mean included."""
         return [self.config.num_samples] * self.config.iterations
 
@@ -92,7 +92,7 @@ class SamplingPlanner(Planner):
         return 0
 
     def _noise_shape(self, batch: int, horizon: int, action_dim: int) -> tuple[int, ...]:
-        return (batch, sum(n - 1 for n in self._sizes()), horizon, action_dim)
+        return (batch, sum(n - 1 for n in self.population_sizes()), horizon, action_dim)
 
     def _refine(
         self, cost_fn: CostFn, elites: torch.Tensor, elite_costs: torch.Tensor
@@ -114,7 +114,7 @@ class SamplingPlanner(Planner):
         cand_costs = carried = carried_costs = None
         forward = backward = 0
         history, evaluations, gradients = [], [], []
-        for i, eps in enumerate(noise.split([n - 1 for n in self._sizes()], dim=1)):
+        for i, eps in enumerate(noise.split([n - 1 for n in self.population_sizes()], dim=1)):
             samples = population(mean, std, eps)
             if i == 0 and candidates is not None:
                 samples = torch.cat([samples, candidates], dim=1)
