@@ -15,8 +15,9 @@ class MPPIConfig(SamplerConfig):
 
     momentum: float = 0.0
     """Weight of the previous mean/std when refitting (TD-MPC2 uses none)."""
-    temperature: float = 0.1
-    """Weights are softmax(-cost / temperature) over the elites; lower is greedier."""
+    temperature: float = 0.5
+    """Weights are softmax(-cost / temperature) over the elites; lower is greedier (0.1 collapsed
+    the search too early in `wmpc bench planners`)."""
     normalize: bool = True
     """Rescale elite costs to [0, 1] (best 0, worst 1) before weighting, making `temperature`
     independent of the cost's scale. False uses raw costs (TD-MPC2's 0.5 on returns reads as
