@@ -34,6 +34,9 @@ from planners import CEM, ICEM, MPPI, CEMGradient, GradientPlanner, RandomShooti
 
 PLANNER_NAMES = ("random", "cem", "icem", "mppi", "gradient", "cem-gradient")
 GRADIENT_PLANNERS = ("gradient", "cem-gradient")
+OWN_FILES = [f"benchmarks/{name}.py" for name in (
+    "planners", "planner_problems", "latency", "tdmpc2_shape", "reference_mppi", "gpu_planners")]
+"""The benchmark's own code, checked for uncommitted changes when recording the commit."""
 
 
 def planner_for(name: str, budget: int, population: int, seed: int, device):
@@ -173,8 +176,10 @@ def plot_quality(rows: list[dict], problems: list[str], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
-    fig, axes = plt.subplots(1, len(problems), figsize=(4.2 * len(problems), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(problems), figsize=(4.4 * len(problems), 3.8), squeeze=False,
+                             layout="constrained")
     for ax, problem in zip(axes[0], problems, strict=True):
         for name in PLANNER_NAMES:
             if not any(r["problem"] == problem and r["planner"] == name for r in rows):
@@ -184,6 +189,7 @@ def plot_quality(rows: list[dict], problems: list[str], path: Path) -> None:
             ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.15)
         analytic = problem in ANALYTIC
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
         if analytic:
             ax.set_yscale("log")
         ax.set_title(problem + ("" if analytic else f" (oracle, {ORACLE[problem]})"), fontsize=9)
@@ -202,7 +208,7 @@ def plot_latency(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     configs = list(dict.fromkeys(r["config"] for r in rows))
-    fig, ax = plt.subplots(figsize=(1.6 * len(configs) + 3, 3.8))
+    fig, ax = plt.subplots(figsize=(1.6 * len(configs) + 3, 3.8), layout="constrained")
     for offset, name in ((-0.2, "reference"), (0.2, "mppi")):
         values = [next(r["median_ms"] for r in rows if r["config"] == c and r["planner"] == name)
                   for c in configs]
@@ -235,11 +241,12 @@ def _commit() -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, check=True,
                               capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "planners", "benchmarks"],
-                               cwd=root, check=True, capture_output=True, text=True).stdout
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                "planners", *OWN_FILES], cwd=root, check=True,
+                               capture_output=True, text=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return head + (" (with uncommitted changes in planners/ or benchmarks/)" if dirty else "")
+    return head + (" (with uncommitted changes to the planner code)" if dirty else "")
 
 
 def _read_csv(path: Path) -> list[dict]:
