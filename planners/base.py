@@ -158,7 +158,7 @@ def _batched_cost(cost_fn: CostFn, batched: bool, name: str) -> CostFn:
             raise ValueError(
                 f"{name}: cost_fn must map actions {tuple(given.shape)} to costs {want}, got {got}"
             )
-        cost = cost.float()
+        cost = cost.to(device=actions.device, dtype=torch.float32)
         return cost if batched else cost.unsqueeze(0)
 
     return evaluate

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from planners.base import CostFn, Planner, improve
+from planners.base import CostFn, Planner
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,6 +77,16 @@ def select_elites(
     return samples.gather(1, index), elite_costs
 
 
+def best_of(
+    sequences: torch.Tensor, costs: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Each iteration's best sequences (B, I, H, A) with costs (B, I) -> the overall best
+    (B, H, A), its cost (B,), and the best cost so far after each iteration (B, I)."""
+    index = costs.argmin(dim=1)[:, None, None, None].expand(-1, 1, *sequences.shape[2:])
+    history = costs.cummin(dim=1).values
+    return sequences.gather(1, index).squeeze(1), history[:, -1], history
+
+
 class SamplingPlanner(Planner):
     """Template for the samplers; subclasses choose the population sizes, how elites are
     refined and how the Gaussian is refitted."""
@@ -110,10 +120,9 @@ class SamplingPlanner(Planner):
     def _search(self, cost_fn, mean, candidates, noise):
         cfg = self.config
         std = torch.full_like(mean, cfg.init_std)
-        best_actions, best_cost = mean, torch.full_like(mean[:, 0, 0], float("inf"))
         cand_costs = carried = carried_costs = None
         forward = backward = 0
-        history, evaluations, gradients = [], [], []
+        bests, best_costs, evaluations, gradients = [], [], [], []
         for i, eps in enumerate(noise.split([n - 1 for n in self.population_sizes()], dim=1)):
             samples = population(mean, std, eps)
             if i == 0 and candidates is not None:
@@ -133,17 +142,19 @@ class SamplingPlanner(Planner):
             elites, elite_costs = select_elites(samples, costs, min(cfg.elites, costs.shape[1]))
             elites, elite_costs, f, b = self._refine(cost_fn, elites, elite_costs)
             forward, backward = forward + f, backward + b
-            best_actions, best_cost = improve(best_actions, best_cost, elites, elite_costs)
+            bests.append(elites[:, 0])  # elites come sorted, best first
+            best_costs.append(elite_costs[:, 0])
             mean, std = self._refit(mean, std, elites, elite_costs)
             std = std.clamp(min=cfg.min_std)
             keep = self._carried()
             if keep:
                 carried, carried_costs = elites[:, :keep], elite_costs[:, :keep]
-            history.append(best_cost)
             evaluations.append(forward)
             gradients.append(backward)
+        best_actions, best_cost, history = best_of(torch.stack(bests, dim=1),
+                                                   torch.stack(best_costs, dim=1))
         info = {
-            "cost_history": torch.stack(history, dim=1),
+            "cost_history": history,
             "mean": mean,
             "std": std,
             "elites": elites,
