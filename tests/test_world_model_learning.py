@@ -66,6 +66,7 @@ def test_brief_training_beats_copy_last_and_uses_actions(one_thread):
     assert after["pred_ratio_k5"] < 0.6 < before["pred_ratio_k5"]
     assert after["shuffled_ratio_k5"] > 2.0 * after["pred_ratio_k5"]
     assert after["probe_r2"] > 0.75
+    assert after["rollout_probe_r2_k5"] > after["copy_probe_r2_k5"]
     assert after["effective_rank"] > 4.0
     assert after["reward_r2"] > 0.5
 

@@ -82,7 +82,7 @@ def world_model_loss(model: WorldModel, batch: dict[str, torch.Tensor]
     total_w = sum(weights)
     z = online[:, 0]
     latents = []
-    prediction = online.new_zeros(())
+    prediction = online.new_zeros((), dtype=torch.float32)
     for t in range(steps):
         latents.append(z)
         members = model.predict_ensemble(z, act[:, t])
@@ -90,7 +90,7 @@ def world_model_loss(model: WorldModel, batch: dict[str, torch.Tensor]
         prediction = prediction + weights[t] / total_w * err
         z = members.mean(0)
     zs = torch.stack(latents, dim=1)
-    w = torch.tensor(weights, device=obs.device) / total_w
+    w = cfg.rho ** torch.arange(steps, device=obs.device, dtype=torch.float32) / total_w
 
     reward = (twohot.cross_entropy(model.reward_logits(zs, act), rew, model.bins) * w).sum(1).mean()
     value_target = td_targets(model, targets, rew, term)

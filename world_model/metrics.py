@@ -28,7 +28,10 @@ def evaluate_model(model: WorldModel, buffer: ReplayBuffer, horizon: int = 5,
     and latent_std_mean/min (per-dimension std of the online latents), effective_rank (exp of the
     entropy of the normalised singular values), reward_mse / reward_r2 along the rollout, mean
     ensemble disagreement, and probe_r2: a ridge probe from latent to normalised observation, fit
-    on `probe_buffer` (or on the first half of the windows) and scored on the held-out windows.
+    on windows of `probe_buffer` (default: `buffer`) and scored on the held-out windows. The same
+    probe read from the k = horizon rollout gives rollout_probe_r2_k{horizon} (how well the
+    predicted latent decodes to the true future observation, comparable across representations)
+    and from the first latent copy_probe_r2_k{horizon} (the copy-last baseline of that).
     """
     was_training = model.training
     model.eval()
@@ -64,15 +67,16 @@ def evaluate_model(model: WorldModel, buffer: ReplayBuffer, horizon: int = 5,
     out["reward_r2"] = float(1.0 - mse / rew.var().clamp_min(1e-12))
     out["disagreement"] = float(model.disagreement(zs, act).mean())
 
-    test_z, test_y = flat, model.normalise(obs).reshape(flat.shape[0], -1).double()
-    if probe_buffer is not None:
-        probe = probe_buffer.sample(windows, 1, gen, device=model.device)["obs"]
-        train_z = model.encode(probe).reshape(-1, flat.shape[1]).double()
-        train_y = model.normalise(probe).reshape(train_z.shape[0], -1).double()
-    else:
-        half = (n // 2) * (horizon + 1)
-        train_z, train_y, test_z, test_y = flat[:half], test_y[:half], flat[half:], test_y[half:]
-    out["probe_r2"] = probe_r2(train_z, train_y, test_z, test_y)
+    probe = (probe_buffer or buffer).sample(windows, 1, gen, device=model.device)["obs"]
+    train_z = model.encode(probe).reshape(-1, flat.shape[1]).double()
+    train_y = model.normalise(probe).reshape(train_z.shape[0], -1).double()
+    weights = fit_probe(train_z, train_y)
+    y = model.normalise(obs).double()
+    out["probe_r2"] = r2_score(apply_probe(weights, flat), y.reshape(flat.shape[0], -1))
+    out[f"rollout_probe_r2_k{horizon}"] = r2_score(
+        apply_probe(weights, rollout[:, -1].double()), y[:, horizon])
+    out[f"copy_probe_r2_k{horizon}"] = r2_score(
+        apply_probe(weights, online[:, 0].double()), y[:, horizon])
     model.train(was_training)
     return out
 
@@ -85,23 +89,28 @@ def effective_rank(z: torch.Tensor) -> float:
     return float(torch.exp(-(p * p.log()).sum()))
 
 
-def probe_r2(train_z: torch.Tensor, train_y: torch.Tensor, test_z: torch.Tensor,
-             test_y: torch.Tensor, ridge: float = 1e-3) -> float:
-    """Mean R² over target dims of a ridge regression y ~ z fit on train, scored on test.
-
-    z (N, D), y (N, O); dims of y that are constant on the test set are left out.
-    """
-    def design(z: torch.Tensor) -> torch.Tensor:
-        return torch.cat([z, torch.ones_like(z[:, :1])], dim=1)
-
-    x = design(train_z)
+def fit_probe(z: torch.Tensor, y: torch.Tensor, ridge: float = 1e-3) -> torch.Tensor:
+    """Ridge regression weights (D + 1, O) of targets y (N, O) on latents z (N, D) plus a bias."""
+    x = _design(z)
     reg = ridge * x.shape[0] * torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
     reg[-1, -1] = 0.0
-    w = torch.linalg.solve(x.T @ x + reg, x.T @ train_y)
-    pred = design(test_z) @ w
-    sse = (pred - test_y).pow(2).sum(0)
-    sst = (test_y - test_y.mean(0)).pow(2).sum(0)
-    keep = sst > 1e-8 * test_y.shape[0]
+    return torch.linalg.solve(x.T @ x + reg, x.T @ y)
+
+
+def apply_probe(weights: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """Probe predictions (N, O) for latents z (N, D)."""
+    return _design(z) @ weights
+
+
+def r2_score(pred: torch.Tensor, y: torch.Tensor) -> float:
+    """Mean R² over the dims of y (N, O); dims constant in y are left out."""
+    sse = (pred - y).pow(2).sum(0)
+    sst = (y - y.mean(0)).pow(2).sum(0)
+    keep = sst > 1e-8 * y.shape[0]
     if not keep.any():
         return float("nan")
     return float((1.0 - sse[keep] / sst[keep]).mean())
+
+
+def _design(z: torch.Tensor) -> torch.Tensor:
+    return torch.cat([z, torch.ones_like(z[:, :1])], dim=1)

@@ -7,9 +7,10 @@ unchanged under torchrun.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,9 @@ class TrainConfig:
     """Eager updates (on a side stream) before the CUDA graph is captured."""
     bf16: bool = False
     """On CUDA, run the forward pass under bfloat16 autocast."""
+    tf32: bool = True
+    """On CUDA, let float32 matmuls use TF32 tensor cores (switched on for the duration of each
+    update and the graph capture, then restored: no lasting global change)."""
     fused_adam: bool = True
     """On CUDA, use the fused Adam kernel."""
 
@@ -169,11 +173,12 @@ class Trainer:
     def _compute(self, batch: dict[str, torch.Tensor], zero_grad: bool = True) -> torch.Tensor:
         if zero_grad:
             self.optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16,
-                            enabled=self.cfg.bf16 and self.device.type == "cuda",
-                            cache_enabled=False):
-            loss, terms = world_model_loss(self.model, batch)
-        loss.backward()
+        cuda = self.device.type == "cuda"
+        with _matmul_precision("high" if cuda and self.cfg.tf32 else None):
+            with torch.autocast(self.device.type, dtype=torch.bfloat16,
+                                enabled=self.cfg.bf16 and cuda, cache_enabled=False):
+                loss, terms = world_model_loss(self.model, batch)
+            loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(self._params, self.cfg.grad_clip, foreach=True)
         self.optimizer.step()
         with torch.no_grad():
@@ -194,6 +199,20 @@ class Trainer:
         self._static_out = torch.zeros(len(STATS))
         self._warm = 0
         self._side = torch.cuda.Stream(self.device) if self._graphed else None
+
+
+@contextlib.contextmanager
+def _matmul_precision(precision: str | None) -> Iterator[None]:
+    """Set torch's float32 matmul precision for the block, then restore it (None: leave it)."""
+    if precision is None:
+        yield
+        return
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision(precision)
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(before)
 
 
 def train_offline(data: str | ReplayBuffer, out: str | Path, cfg: TrainConfig = TrainConfig(),
