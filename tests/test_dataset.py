@@ -148,6 +148,7 @@ def test_foreign_dict_observation_dataset_by_folder_and_by_id(tmp_path, monkeypa
     np.testing.assert_allclose(first["obs"], expected, rtol=1e-6)
     np.testing.assert_allclose(first["act"], ep["act"] / [2.0, 2.0] - [1.0, 0.0], atol=1e-6)
     assert first["term"][-1] and by_folder.metadata["actions_rescaled"]
+    assert by_folder.has_terminations() and not filled([3, 4]).has_terminations()
 
 
 def test_dataset_written_by_wmpc_collect_keeps_env_metadata(tmp_path):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -93,3 +95,11 @@ def test_bad_config_is_rejected():
     assert ModelConfig.from_dict(CFG.to_dict()) == CFG
     big = ModelConfig.tdmpc2_size(obs_dim=24, act_dim=6)
     assert (big.latent_dim, big.hidden_dim) == (512, 512)
+
+
+def test_the_package_imports_without_simulators_or_minari():
+    code = ("import sys, world_model, world_model.train, world_model.data, world_model.metrics; "
+            "heavy = {'gymnasium', 'minari', 'mujoco', 'dm_control', 'envs'}; "
+            "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

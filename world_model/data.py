@@ -114,6 +114,11 @@ class ReplayBuffer:
         view.flags.writeable = False
         return view
 
+    def has_terminations(self) -> bool:
+        """Whether any episode held ends in a termination (an episodic task)."""
+        first = self._ep_step[self._first] if self.num_episodes else 0
+        return bool(self._term[first:self._steps_used].any())
+
     def episode_lengths(self) -> np.ndarray:
         """Steps of each episode held (E,)."""
         return self._ep_len[self._first:self._episodes].copy()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def user_error(message: str) -> Exception:
-    """An `envs.errors.UserError` carrying one clear line; `raise user_error("...")`."""
+    """An `envs.errors.UserError` carrying `message` as one line; `raise user_error("...")`."""
     from envs.errors import UserError
 
-    return UserError(message)
+    return UserError(" ".join(message.split()))

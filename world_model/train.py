@@ -295,7 +295,7 @@ def train_offline(data: str | ReplayBuffer, out: str | Path, cfg: TrainConfig = 
 
 def _model_config(model_cfg: ModelConfig | Mapping[str, Any] | None,
                   buffer: ReplayBuffer) -> ModelConfig:
-    episodic = any(buffer.episode(i)["term"].any() for i in range(buffer.num_episodes))
+    episodic = buffer.has_terminations()
     if isinstance(model_cfg, ModelConfig):
         if (model_cfg.obs_dim, model_cfg.act_dim) != (buffer.obs_dim, buffer.act_dim):
             raise user_error(f"model config sizes obs {model_cfg.obs_dim}, act "

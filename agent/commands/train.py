@@ -19,7 +19,8 @@ def command(
     steps: Annotated[int, _opt("Gradient updates in total (with --resume: up to).")] = 20_000,
     device: Annotated[str, _opt("torch device, e.g. cpu or cuda.")] = "cpu",
     seed: Annotated[int, _opt("Seed of the model, the split and the batches.")] = 0,
-    resume: Annotated[bool, _opt("Continue the run in --out exactly where it stopped.")] = False,
+    resume: Annotated[bool, _opt("Continue the run in --out exactly where it stopped, with its "
+                                 "saved settings (only --steps is read).")] = False,
     batch_size: Annotated[int, _opt("Windows per update.")] = 256,
     horizon: Annotated[int, _opt("Steps per training window.")] = 5,
     lr: Annotated[float, _opt("Adam learning rate.")] = 3e-4,
