@@ -122,9 +122,16 @@ class Trainer:
         return dict(zip(STATS, self.update_async(batch).tolist(), strict=True))
 
     def update_async(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """As `update`, without waiting for the device: a tensor (len(STATS),) in STATS order."""
+        """As `update`, without waiting for the device: a tensor (len(STATS),) in STATS order.
+
+        On CUDA with `cfg.cuda_graph` the first `graph_warmup` updates run eagerly, then the update
+        is captured once and replayed; a batch of another shape starts that over.
+        """
         batch = {k: batch[k].to(self.device, non_blocking=True)
                  for k in ("obs", "act", "rew", "term")}
+        if self._graph is not None and any(self._static[k].shape != v.shape
+                                           for k, v in batch.items()):
+            self._reset_graph()
         if not self._graphed:
             out = self._compute(batch)
         elif self._warm < self.cfg.graph_warmup:
