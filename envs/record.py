@@ -249,3 +249,43 @@ def _write(out: Path, episodes: list[Any], env: Any, metadata: dict[str, Any]) -
             os.rename(built, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_episodes(
+    out: str | os.PathLike,
+    episodes: list[dict[str, np.ndarray]],
+    *,
+    env_id: str,
+    env_kwargs: dict[str, Any] | None = None,
+    policy: str = "unknown",
+) -> Path:
+    """Write episodes recorded elsewhere (e.g. by `wmpc run`) as a Minari dataset at `out`.
+
+    Each episode is a dict obs (T+1, O), act (T, A), rew (T,), term (T,), trunc (T,). An existing
+    dataset at `out` is replaced atomically.
+    """
+    from minari.data_collector.episode_buffer import EpisodeBuffer
+
+    env_kwargs = dict(env_kwargs or {})
+    out = Path(out).expanduser().absolute()
+    convention = convention_for(env_id)
+    env = make_env(env_id, **env_kwargs)
+    env.close()
+    metadata: dict[str, Any] = {
+        "env_id": env_id,
+        "env_kwargs": json.dumps(env_kwargs, sort_keys=True),
+        "action_repeat": convention.action_repeat,
+        "episode_steps": convention.episode_steps,
+        "actions": ACTIONS_NOTE,
+        "policy": policy,
+        "seeds": "[]",
+        **_layouts(env),
+    }
+    buffers = [
+        EpisodeBuffer(observations=ep["obs"], actions=ep["act"], rewards=ep["rew"],
+                      terminations=ep["term"], truncations=ep["trunc"], infos={})
+        for ep in episodes
+    ]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _write(out, buffers, env, metadata)
+    return out

@@ -1,0 +1,56 @@
+"""`wmpc demo`: the README's main job — learn a task from scratch on a laptop CPU in minutes,
+compare its return with random actions, and save a video."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import typer
+
+from envs.errors import UserError
+
+
+def command(
+    out: Path = typer.Option(Path("runs/demo"), help="Run folder (must not hold a run yet)."),
+    env: str = typer.Option("dm_control/cartpole-balance-v0", help="Environment id."),
+    steps: int = typer.Option(3_000, help="Agent decisions to learn from."),
+    episodes: int = typer.Option(5, help="Evaluation episodes for the learned agent and random."),
+    seed: int = typer.Option(0, help="Seed of everything."),
+    device: str = typer.Option("cpu", help="torch device."),
+) -> None:
+    """Learn `env` online, then print the learned agent's return against random actions."""
+    import numpy as np
+
+    from agent.build import RandomAgent, learned_agent
+    from agent.config import AgentConfig, RunConfig
+    from agent.evaluate import run_episodes, write_video
+    from agent.online import OnlineRun
+    from agent.runs import save_config
+    from agent.video import add_to_tensorboard, disable_shadows
+    from envs import make_env
+    from world_model.train import TrainConfig
+
+    if out.exists() and any(out.iterdir()):
+        raise UserError(f"{out} already holds a run: remove it or pass another --out")
+    cfg = RunConfig(env_id=env, steps=steps, seed=seed, seed_steps=min(1_000, steps // 3),
+                    pretrain_updates=500, eval_every=steps, eval_episodes=episodes)
+    agent_cfg, train_cfg = AgentConfig(), TrainConfig()
+    run = OnlineRun(out, cfg, agent_cfg, train_cfg, device=device)
+    save_config(out, {"run": dataclasses.asdict(cfg), "agent": dataclasses.asdict(agent_cfg),
+                      "train": dataclasses.asdict(train_cfg), "model": run.model_cfg.to_dict()})
+    typer.echo(f"learning {env} for {steps} decisions on {device} ...")
+    summary = run.run(resume=False)
+    envs = [make_env(env, seed=seed + 500 + i) for i in range(episodes)]
+    seeds = [seed * 1000 + 500 + i for i in range(episodes)]
+    random = run_episodes(envs, RandomAgent(envs[0].action_space.shape[0], seed), seeds=seeds)
+    video_env = make_env(env, seed=seed, render_mode="rgb_array")
+    disable_shadows(video_env)
+    agent = learned_agent(run.model, agent_cfg, video_env.action_space.shape[0], device, seed)
+    shown = run_episodes([video_env], agent, seeds=[seed * 1000 + 999], record_first=True)
+    path = write_video(shown.frames, out / "videos" / "demo.mp4")
+    add_to_tensorboard(out / "tb", "eval/demo", shown.frames, step=steps)
+    typer.echo(f"learned agent: mean return {summary['eval_return']:.1f} "
+               f"({episodes} episodes)   random actions: {np.mean(random.returns):.1f}   "
+               f"wall {summary['wall_seconds']:.0f}s")
+    typer.echo(f"video: {path}    TensorBoard: tensorboard --logdir {out / 'tb'}")

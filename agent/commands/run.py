@@ -1,0 +1,56 @@
+"""`wmpc run`: learn a task online (collect, learn the world model, plan) from scratch."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import typer
+
+from envs.errors import UserError
+
+
+def command(
+    env: str = typer.Option("dm_control/cartpole-swingup-v0", help="Environment id."),
+    steps: int = typer.Option(10_000, help="Agent decisions in the environment."),
+    out: Path = typer.Option(..., help="Run folder (checkpoints, config, TensorBoard, dataset)."),
+    planner: str = typer.Option("mppi", help="cem, icem, mppi, gradient or cem-gradient."),
+    device: str = typer.Option("cpu", help="torch device, e.g. cpu or cuda."),
+    seed: int = typer.Option(0, help="Seed of everything."),
+    resume: bool = typer.Option(False, help="Continue the run in --out exactly where it stopped."),
+    seed_steps: int = typer.Option(1_000, help="Random decisions before planning starts."),
+    eval_every: int = typer.Option(5_000, help="Decisions between evaluations."),
+    eval_episodes: int = typer.Option(5, help="Episodes per evaluation."),
+    horizon: int = typer.Option(3, help="Planning horizon in decisions."),
+    samples: int = typer.Option(256, help="Candidate sequences per planner iteration."),
+    iterations: int = typer.Option(6, help="Planner iterations per decision."),
+    updates_per_step: float = typer.Option(1.0, help="Model updates per decision."),
+    env_kwargs: str | None = typer.Option(None, help="JSON keyword arguments for the env."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+) -> None:
+    """Learn a task online: random seed steps, then plan with the learned model while learning it."""
+    from agent.config import AgentConfig, RunConfig
+    from agent.online import OnlineRun
+    from agent.runs import load_config, save_config
+    from envs.make import parse_env_kwargs
+    from world_model.train import TrainConfig
+
+    if resume:
+        saved = load_config(out)
+        cfg = dataclasses.replace(RunConfig(**saved["run"]), steps=steps)
+        agent_cfg, train_cfg = AgentConfig(**saved["agent"]), TrainConfig(**saved["train"])
+    else:
+        if out.exists() and any(out.iterdir()):
+            raise UserError(f"{out} already holds a run: use --resume or another --out")
+        cfg = RunConfig(env_id=env, steps=steps, seed=seed, seed_steps=seed_steps,
+                        eval_every=eval_every, eval_episodes=eval_episodes,
+                        updates_per_step=updates_per_step, env_kwargs=parse_env_kwargs(env_kwargs))
+        agent_cfg = AgentConfig(planner=planner, horizon=horizon, num_samples=samples,
+                                iterations=iterations)
+        train_cfg = TrainConfig()
+    run = OnlineRun(out, cfg, agent_cfg, train_cfg, device=device)
+    save_config(out, {"run": dataclasses.asdict(cfg), "agent": dataclasses.asdict(agent_cfg),
+                      "train": dataclasses.asdict(train_cfg), "model": run.model_cfg.to_dict()})
+    summary = run.run(resume=resume, progress=progress)
+    typer.echo(f"steps {summary['step']}  eval return {summary['eval_return']:.1f}  "
+               f"wall {summary['wall_seconds']:.0f}s  -> {out}")

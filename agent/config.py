@@ -1,0 +1,68 @@
+"""Typed configuration of the agent (planning) and of the online loop; saved beside every run."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """How the MPC agent plans."""
+
+    planner: str = "mppi"
+    """Planner name: cem, icem, mppi, gradient, cem-gradient (see `planners.PLANNERS`)."""
+    horizon: int = 3
+    """Planning horizon H in agent decisions."""
+    num_samples: int = 256
+    """Candidate action sequences per planner iteration (restarts for the gradient planner)."""
+    iterations: int = 6
+    """Planner iterations per decision."""
+    num_elites: int = 32
+    """Elites kept by the sampling planners."""
+    temperature: float = 0.5
+    """MPPI temperature on normalised costs."""
+    gamma: float = 0.99
+    """Discount of rewards inside the horizon and of the critic at its end."""
+    use_critic: bool = True
+    """Add the learned critic's value at the horizon's end to the energy."""
+    uncertainty_weight: float = 0.0
+    """Weight of ensemble disagreement in the energy (positive avoids uncertain actions)."""
+    explore_std: float = 0.3
+    """Std of Gaussian noise added to executed actions while training (none in evaluation)."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The online loop: collect, learn, plan."""
+
+    env_id: str = "dm_control/cartpole-swingup-v0"
+    """Environment id (Gymnasium, Shimmy dm_control/..., or module:EnvId)."""
+    steps: int = 10_000
+    """Agent decisions to take in the environment (the anchors' "steps")."""
+    seed: int = 0
+    """Seed of everything: envs, networks, planners, sampling."""
+    seed_steps: int = 1_000
+    """Decisions with uniform random actions before planning starts."""
+    updates_per_step: float = 1.0
+    """World-model gradient updates per environment decision after the seed phase."""
+    pretrain_updates: int = 1_000
+    """Updates done once when the seed phase ends."""
+    eval_every: int = 5_000
+    """Evaluate every this many decisions (and at the end)."""
+    eval_episodes: int = 5
+    """Episodes per evaluation, planned as one batch."""
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments passed to the environment's constructor."""
+
+
+def config_to_json(**configs: Any) -> str:
+    """JSON text of several named dataclass configs."""
+    return json.dumps({k: asdict(v) for k, v in configs.items()}, indent=2, sort_keys=True)
+
+
+def config_from_dict(cls: type, data: dict[str, Any]):
+    """Build `cls` from a dict, ignoring keys it does not know (older or newer runs)."""
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})

@@ -1,0 +1,86 @@
+"""The MPC agent: from an observation, plan the lowest-energy action sequence, execute its first action.
+
+Works on one observation `(O,)` or a batch `(B, O)` (B independent problems planned in one call);
+the previous solution, shifted by one decision, warm-starts the next plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from agent.cost import Energy, Imagination
+from planners import shift
+
+
+class MPCAgent:
+    """Receding-horizon control around any planner and energy.
+
+    imagine: obs `(O,)` or `(B, O)` (numpy) -> an `Imagination` rolling sequences out from there.
+    planner: an object with `plan(cost_fn, init_mean) -> PlanResult`.
+    """
+
+    def __init__(
+        self,
+        planner,
+        energy: Energy,
+        imagine: Callable[[np.ndarray], Imagination],
+        *,
+        horizon: int,
+        action_dim: int,
+        device: str | torch.device = "cpu",
+        explore_std: float = 0.0,
+        seed: int = 0,
+    ):
+        self.planner = planner
+        self.energy = energy
+        self.imagine = imagine
+        self.horizon = horizon
+        self.action_dim = action_dim
+        self.device = torch.device(device)
+        self.explore_std = explore_std
+        self.generator = torch.Generator(device="cpu").manual_seed(seed)
+        self.last_cost: float | np.ndarray | None = None
+        self._mean: torch.Tensor | None = None
+
+    def reset(self, index: int | None = None) -> None:
+        """Forget the warm start (of every problem, or of problem `index` of a batch)."""
+        if index is None or self._mean is None:
+            self._mean = None
+        else:
+            self._mean[index] = 0.0
+
+    def _init_mean(self, batch: int | None) -> torch.Tensor:
+        shape = (self.horizon, self.action_dim) if batch is None else (batch, self.horizon, self.action_dim)
+        if self._mean is None or tuple(self._mean.shape) != shape:
+            return torch.zeros(shape, device=self.device)
+        return shift(self._mean, 1)
+
+    @torch.no_grad()
+    def plan(self, obs: np.ndarray):
+        """The planner's full result for `obs` `(O,)` or `(B, O)`; updates the warm start."""
+        batch = obs.shape[0] if obs.ndim == 2 else None
+        cost_fn = self.energy.bind(self.imagine(obs))
+        result = self.planner.plan(cost_fn, self._init_mean(batch))
+        self._mean = result.actions.detach()
+        self.last_cost = result.cost
+        return result
+
+    def act(self, obs: np.ndarray, explore: bool = False) -> np.ndarray:
+        """First action of the plan for `obs`: `(A,)` or `(B, A)` in [-1, 1]."""
+        action = self.plan(obs).actions[..., 0, :].detach().float().cpu()
+        if explore and self.explore_std > 0:
+            noise = torch.randn(action.shape, generator=self.generator) * self.explore_std
+            action = (action + noise).clamp(-1.0, 1.0)
+        return action.numpy()
+
+    def state_dict(self) -> dict:
+        """RNG states for exact resume (the warm start is reset at episode boundaries)."""
+        return {"generator": self.generator.get_state(),
+                "planner": self.planner.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+        self.planner.generator.set_state(state["planner"])

@@ -1,0 +1,165 @@
+"""The online loop: random seed steps, then plan with the learned model while learning it.
+
+A resume point is saved at every episode end and holds everything (model, optimiser, replay, RNGs,
+counters), so `--resume` continues exactly: work done after the last episode end is redone, with
+the same result, and TensorBoard events and evaluations from that point are replaced. The model
+itself is also saved at the end of the run, for `wmpc eval` and `load_world_model`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
+
+from agent import runs
+from agent.build import learned_agent
+from agent.config import AgentConfig, RunConfig
+from agent.evaluate import run_episodes
+from envs import make_env
+from world_model import WorldModel
+from world_model.data import ReplayBuffer
+from world_model.train import TrainConfig, Trainer
+
+
+@dataclass
+class LoopState:
+    """Counters of the loop, saved with every checkpoint."""
+
+    step: int = 0
+    episode: int = 0
+    evals: int = 0
+    update_credit: float = 0.0
+    pretrained: bool = False
+    wall_seconds: float = 0.0
+
+
+class OnlineRun:
+    """One `wmpc run`: owns the env, the model and its trainer, the replay and the agent."""
+
+    def __init__(self, out: Path, cfg: RunConfig, agent_cfg: AgentConfig, train_cfg: TrainConfig,
+                 model_overrides: dict | None = None, device: str = "cpu"):
+        self.out, self.cfg, self.agent_cfg, self.train_cfg = out, cfg, agent_cfg, train_cfg
+        self.device = torch.device(device)
+        self.env = make_env(cfg.env_id, seed=cfg.seed, **cfg.env_kwargs)
+        obs_dim = self.env.observation_space.shape[0]
+        act_dim = self.env.action_space.shape[0]
+        self.model_cfg = runs.model_config(cfg.env_id, obs_dim, act_dim, agent_cfg, model_overrides)
+        self.model = WorldModel(self.model_cfg, device=self.device, seed=cfg.seed, env_id=cfg.env_id)
+        self.trainer = Trainer(self.model, train_cfg, device=self.device, seed=cfg.seed)
+        self.buffer = ReplayBuffer(obs_dim, act_dim)
+        self.agent = learned_agent(self.model, agent_cfg, act_dim, self.device, seed=cfg.seed)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.state = LoopState()
+
+    def _episode_seed(self, episode: int) -> int:
+        return self.cfg.seed * 1_000_003 + episode
+
+    def state_dict(self) -> dict:
+        return {
+            "loop": asdict(self.state),
+            "trainer": self.trainer.state_dict(),
+            "buffer": self.buffer.state_dict(),
+            "agent": self.agent.state_dict(),
+            "rng": self.rng.bit_generator.state,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.state = LoopState(**state["loop"])
+        self.trainer.load_state_dict(state["trainer"])
+        self.buffer = ReplayBuffer.from_state_dict(state["buffer"])
+        self.agent.load_state_dict(state["agent"])
+        self.rng.bit_generator.state = state["rng"]
+
+    def _update(self, writer: SummaryWriter, count: int) -> None:
+        losses: dict[str, float] = {}
+        for _ in range(count):
+            batch = self.buffer.sample(self.train_cfg.batch_size, self.train_cfg.horizon,
+                                       self.trainer.generator)
+            losses = self.trainer.update(batch)
+        for key, value in losses.items():
+            writer.add_scalar(f"train/{key}", value, self.state.step)
+
+    def _train_after_step(self, writer: SummaryWriter) -> None:
+        if self.state.step < self.cfg.seed_steps or self.buffer.num_episodes == 0:
+            return
+        if not self.state.pretrained:
+            self.state.pretrained = True
+            self.model.update_normaliser(torch.as_tensor(np.array(self.buffer.observations())))
+            self._update(writer, self.cfg.pretrain_updates)
+        self.state.update_credit += self.cfg.updates_per_step
+        count = int(self.state.update_credit)
+        self.state.update_credit -= count
+        self._update(writer, count)
+
+    def evaluate(self, writer: SummaryWriter) -> float:
+        k = self.cfg.eval_episodes
+        envs = [make_env(self.cfg.env_id, seed=self.cfg.seed + 10_000 + i, **self.cfg.env_kwargs)
+                for i in range(k)]
+        agent = learned_agent(self.model, self.agent_cfg, self.env.action_space.shape[0],
+                              self.device, seed=self.cfg.seed + 7919 * (self.state.evals + 1))
+        seeds = [self._episode_seed(10**6 + self.state.evals * k + i) for i in range(k)]
+        result = run_episodes(envs, agent, seeds=seeds)
+        for env in envs:
+            env.close()
+        self.state.evals += 1
+        mean = float(np.mean(result.returns))
+        writer.add_scalar("eval/return", mean, self.state.step)
+        runs.append_eval(self.out, self.state.step, result.returns, self.state.wall_seconds)
+        return mean
+
+    def run(self, resume: bool, progress: bool = True) -> dict:
+        """Run to `cfg.steps` decisions; returns the last evaluation and counters."""
+        if resume:
+            self.load_state_dict(runs.load_resume_point(self.out))
+            runs.drop_evals_after(self.out, self.state.step)
+        writer = SummaryWriter(str(self.out / "tb"), purge_step=self.state.step if resume else None)
+        last_eval = runs.last_eval(self.out, self.state.step)
+        obs, _ = self.env.reset(seed=self._episode_seed(self.state.episode))
+        self.agent.reset()
+        episode = runs.EpisodeRecorder(obs)
+        bar = tqdm(total=self.cfg.steps, initial=self.state.step, disable=not progress,
+                   desc="wmpc run", unit="step")
+        started, plan_seconds = time.perf_counter() - self.state.wall_seconds, 0.0
+        while self.state.step < self.cfg.steps:
+            if self.state.step < self.cfg.seed_steps:
+                action = self.rng.uniform(-1.0, 1.0, self.env.action_space.shape).astype(np.float32)
+            else:
+                tick = time.perf_counter()
+                action = self.agent.act(obs, explore=True)
+                plan_seconds = time.perf_counter() - tick
+            obs, reward, terminated, truncated, _ = self.env.step(action)
+            episode.add(action, reward, terminated, truncated, obs)
+            self.state.step += 1
+            bar.update(1)
+            done = terminated or truncated
+            if done:
+                self.buffer.add_episode(*episode.arrays())
+                writer.add_scalar("train/episode_return", episode.total, self.state.step)
+            self._train_after_step(writer)
+            self.state.wall_seconds = time.perf_counter() - started
+            if self.state.step % 100 == 0:
+                writer.add_scalar("time/plan_ms", 1e3 * plan_seconds, self.state.step)
+                writer.add_scalar("time/steps_per_second",
+                                  self.state.step / max(self.state.wall_seconds, 1e-9), self.state.step)
+            if self.state.step % self.cfg.eval_every == 0 or self.state.step == self.cfg.steps:
+                last_eval = self.evaluate(writer)
+                bar.set_postfix(eval_return=f"{last_eval:.1f}")
+            if done:
+                self.state.episode += 1
+                runs.save_resume_point(self.out, self.state_dict())
+                runs.save_model(self.out, self.model, self.cfg)
+                obs, _ = self.env.reset(seed=self._episode_seed(self.state.episode))
+                self.agent.reset()
+                episode = runs.EpisodeRecorder(obs)
+        bar.close()
+        writer.close()
+        runs.save_model(self.out, self.model, self.cfg)
+        runs.save_dataset(self.out, self.buffer, episode, self.cfg)
+        return {"step": self.state.step, "eval_return": last_eval,
+                "wall_seconds": self.state.wall_seconds}

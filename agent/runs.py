@@ -1,0 +1,169 @@
+"""The layout of a run folder and its atomic reads and writes.
+
+RUN/config.json       resolved configs (run, agent, train, model)
+RUN/model*            the world model (world_model.checkpoint format; `load_world_model(RUN)`)
+RUN/resume.pt         everything needed to continue exactly, taken at the last episode end
+RUN/evals.csv         step, mean return, wall seconds, returns of each evaluation
+RUN/dataset/          the run's own trajectories as a Minari dataset
+RUN/tb/               TensorBoard events
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from envs.errors import UserError
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temp file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_config(out: Path, configs: dict) -> None:
+    """Save the resolved configs as JSON."""
+    write_atomic(out / "config.json", json.dumps(configs, indent=2, sort_keys=True).encode())
+
+
+def load_config(run: Path) -> dict:
+    """The resolved configs of a run; a missing or corrupt file is a UserError."""
+    path = run / "config.json"
+    if not run.is_dir():
+        raise UserError(f"run folder not found: {run}")
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"{run} is not a wmpc run (no config.json)") from None
+    except json.JSONDecodeError as err:
+        raise UserError(f"corrupt run config {path}: {err}") from None
+
+
+def save_resume_point(out: Path, state: dict) -> None:
+    """Save the loop's full state (tensors, numbers, strings only)."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    write_atomic(out / "resume.pt", buffer.getvalue())
+
+
+def load_resume_point(out: Path) -> dict:
+    """Load the state saved by `save_resume_point` with `weights_only=True`."""
+    path = out / "resume.pt"
+    if not path.exists():
+        raise UserError(f"nothing to resume in {out}: no resume.pt (was an episode finished?)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises several types for a damaged file
+        raise UserError(f"corrupt resume point {path}: {err}") from None
+
+
+def append_eval(out: Path, step: int, returns: list[float], wall_seconds: float) -> None:
+    """Append one evaluation to evals.csv (rewritten atomically)."""
+    rows = read_evals(out)
+    rows.append({"step": step, "mean_return": float(np.mean(returns)),
+                 "wall_seconds": round(wall_seconds, 2),
+                 "returns": " ".join(f"{r:.2f}" for r in returns)})
+    _write_evals(out, rows)
+
+
+def read_evals(out: Path) -> list[dict]:
+    """Rows of evals.csv (empty when there is none)."""
+    path = out / "evals.csv"
+    if not path.exists():
+        return []
+    with path.open() as handle:
+        return [{**row, "step": int(row["step"]), "mean_return": float(row["mean_return"])}
+                for row in csv.DictReader(handle)]
+
+
+def _write_evals(out: Path, rows: list[dict]) -> None:
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=["step", "mean_return", "wall_seconds", "returns"])
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(out / "evals.csv", text.getvalue().encode())
+
+
+def drop_evals_after(out: Path, step: int) -> None:
+    """Forget evaluations at or after `step` (they are redone on resume)."""
+    rows = read_evals(out)
+    _write_evals(out, [row for row in rows if row["step"] < step])
+
+
+def last_eval(out: Path, step: int) -> float | None:
+    """Mean return of the last evaluation before `step`, if any."""
+    rows = [row for row in read_evals(out) if row["step"] < step]
+    return rows[-1]["mean_return"] if rows else None
+
+
+class EpisodeRecorder:
+    """Accumulates one episode: obs (T+1, O), act (T, A), rew (T,), term (T,), trunc (T,)."""
+
+    def __init__(self, first_obs: np.ndarray):
+        self.obs, self.act, self.rew, self.term, self.trunc = [first_obs], [], [], [], []
+
+    def add(self, action, reward, terminated, truncated, next_obs) -> None:
+        self.act.append(np.asarray(action, dtype=np.float32))
+        self.rew.append(float(reward))
+        self.term.append(bool(terminated))
+        self.trunc.append(bool(truncated))
+        self.obs.append(next_obs)
+
+    @property
+    def total(self) -> float:
+        return float(sum(self.rew))
+
+    def __len__(self) -> int:
+        return len(self.act)
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """(obs, act, rew, term, trunc); an unfinished episode is marked truncated at its end."""
+        trunc = np.array(self.trunc, dtype=bool)
+        if len(trunc) and not (trunc[-1] or self.term[-1]):
+            trunc[-1] = True
+        return (np.asarray(self.obs, dtype=np.float32), np.asarray(self.act, dtype=np.float32),
+                np.asarray(self.rew, dtype=np.float32), np.array(self.term, dtype=bool), trunc)
+
+
+def model_config(env_id: str, obs_dim: int, act_dim: int, agent_cfg, overrides: dict | None):
+    """The world model's config for an env: its sizes, the agent's discount, episodic or not."""
+    from world_model import ModelConfig
+
+    episodic = not env_id.startswith("dm_control/")
+    return ModelConfig(obs_dim=obs_dim, act_dim=act_dim, discount=agent_cfg.gamma,
+                       episodic=episodic, **(overrides or {}))
+
+
+def save_model(out: Path, model, run_cfg) -> None:
+    """Save the world model where `load_world_model(out)` finds it."""
+    from world_model.checkpoint import checkpoint_path, save_checkpoint
+
+    model.env_id = run_cfg.env_id
+    save_checkpoint(checkpoint_path(out), model, extra={"env_kwargs": run_cfg.env_kwargs})
+
+
+def save_dataset(out: Path, buffer, last: EpisodeRecorder, run_cfg) -> None:
+    """Write the run's trajectories (and the unfinished last episode) as a Minari dataset."""
+    from envs.record import write_episodes
+    from world_model.data import ReplayBuffer
+
+    episodes = ReplayBuffer.from_state_dict(buffer.state_dict())
+    if len(last):
+        episodes.add_episode(*last.arrays())
+    write_episodes(out / "dataset", [episodes.episode(i) for i in range(episodes.num_episodes)],
+                   env_id=run_cfg.env_id, env_kwargs=run_cfg.env_kwargs, policy="wmpc run")
