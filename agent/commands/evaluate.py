@@ -1,4 +1,8 @@
-"""`wmpc eval`: evaluate a run (or the oracle, or random actions) on an env; JSON, videos."""
+"""`wmpc eval`: evaluate a run (or the oracle, or random actions) on an env; JSON, videos.
+
+With a goal (`--goal`, or the env's own goals when its observation has a `desired_goal`) the agent
+plans to reach it by minimising a goal energy (`agent.goals`) instead of the task cost.
+"""
 
 from __future__ import annotations
 
@@ -26,10 +30,20 @@ def command(
     seed: int = typer.Option(0, help="Seed of the episodes and the planner."),
     device: str = typer.Option("cpu", help="torch device."),
     env_kwargs: str | None = typer.Option(None, help="JSON keyword arguments for the env."),
+    goal: str | None = typer.Option(
+        None, help="Goal to reach: env (the env's own goal of each episode; the default for envs "
+        "with a desired_goal), a JSON list (a whole observation, or a goal-space target of a goal "
+        "env), a .npy observation, or dataset:PATH:EPISODE:STEP."),
+    goal_energy: str = typer.Option(
+        "min", help="Goal distance along the horizon: min (closest approach), end or sum."),
+    goal_tolerance: float = typer.Option(
+        0.1, help="Success radius around a given --goal, in its space (env goals use the env's "
+        "own success)."),
 ) -> None:
     """Evaluate planning with a learned model (or the oracle, or random actions) on an env."""
     from agent.config import AgentConfig, config_from_dict
     from agent.evaluate import run_episodes, write_video
+    from agent.goals import GOAL_MODES, GoalSuccess, parse_goal, resolve_goal
     from agent.loading import make_eval_policy
     from agent.runs import load_config, write_atomic
     from agent.video import add_to_tensorboard, disable_shadows
@@ -38,6 +52,12 @@ def command(
 
     if episodes < 1:
         raise UserError("--episodes must be at least 1")
+    if goal_energy not in GOAL_MODES:
+        raise UserError(f"--goal-energy must be one of {', '.join(GOAL_MODES)}, "
+                        f"got {goal_energy!r}")
+    if not goal_tolerance > 0:
+        raise UserError(f"--goal-tolerance must be positive, got {goal_tolerance}")
+    parsed_goal = parse_goal(goal) if goal is not None else None
     if run is None and not oracle and planner != "random":
         raise UserError("give --run RUN, or --oracle, or --planner random")
     saved = load_config(run).get("agent", {}) if run is not None and not oracle else {}
@@ -52,13 +72,21 @@ def command(
     if video:
         disable_shadows(envs[0])
     kind = "random" if planner == "random" else "oracle" if oracle else "model"
-    policy = make_eval_policy(kind, envs, agent_cfg, run, env, device, seed)
+    spec = resolve_goal(parsed_goal, envs[0], env)
+    if spec is None:
+        policy = make_eval_policy(kind, envs, agent_cfg, run, env, device, seed)
+    else:
+        if spec.kind != "env":
+            envs = [GoalSuccess(e, spec, goal_tolerance) for e in envs]
+        policy = _goal_policy(kind, spec, envs, agent_cfg, run, env, device, seed, goal_energy)
     result = run_episodes(envs, policy, seeds=[seed * 1000 + i for i in range(episodes)],
                           record_first=video)
     for e in envs:
         e.close()
     name = "random" if kind == "random" else agent_cfg.planner + ("+oracle" if oracle else "")
     summary = result.summary(env, name)
+    if spec is not None:
+        summary.update(goal=spec.kind if goal is None else goal, goal_energy=goal_energy)
     typer.echo(f"{env}  {name}: mean return {summary['mean_return']:.1f} over {episodes} episodes"
                + ("" if summary["success_rate"] is None else
                   f", success {summary['success_rate']:.2f}"))
@@ -69,3 +97,23 @@ def command(
         typer.echo(f"video: {path}")
     if json_out is not None:
         write_atomic(json_out, (json.dumps(summary, indent=2) + "\n").encode())
+
+
+def _goal_policy(kind, spec, envs, agent_cfg, run, env_id, device, seed, mode):
+    """Random actions, or MPC towards the goal on the true simulator or the run's model."""
+    from agent.build import RandomAgent, make_planner
+    from agent.goals import goal_map_for_run, learned_goal_agent, oracle_goal_agent
+    from agent.loading import load_run_model
+
+    action_dim = envs[0].action_space.shape[0]
+    if kind == "random":
+        return RandomAgent(action_dim, seed)
+    if kind == "oracle":
+        return oracle_goal_agent(envs, spec, make_planner(agent_cfg, "cpu", seed),
+                                 horizon=agent_cfg.horizon, action_dim=action_dim, mode=mode,
+                                 seed=seed)
+    model = load_run_model(run, env_id, envs[0], device)
+    goal_map = None if spec.kind == "observation" else goal_map_for_run(run, model, spec.goal_slice)
+    return learned_goal_agent(model, goal_map, spec, make_planner(agent_cfg, device, seed),
+                              horizon=agent_cfg.horizon, action_dim=action_dim, mode=mode,
+                              seed=seed)

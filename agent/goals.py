@@ -1,0 +1,369 @@
+"""Goal reaching: goal specifications and goal energy terms composable with `agent.cost.Energy`.
+
+A goal is a point of a *goal space*, a slice of the flat observation:
+- a whole goal observation (`--goal [..O numbers..]`, a `.npy` file, or a dataset frame
+  `dataset:PATH:EPISODE:STEP`): on the learned model the energy is the distance of imagined latents
+  to the goal observation's embedding `encode(goal)`;
+- a goal-space target of a goal-conditioned env (PointMaze's `desired_goal`, G numbers, or the
+  env's own goal of each episode): on the learned model a `world_model.goal_map.GoalMap` maps
+  imagined latents to the `achieved_goal` slice (fitted reward-free on the run's data) and the
+  energy is the distance of the mapped points to the target.
+On the true simulator (`TrueGoalImagination`) the same distance is measured on the true goal-space
+points, so learned model and oracle minimise the same energy.
+
+`GoalCost.mode` aggregates the distances d_1..d_H along the horizon: `end` (d_H), `min` (closest
+approach) or `sum`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+import torch
+from torch import Tensor
+
+from agent.cost import Energy, Imagined, LatentImagination
+from agent.mpc import MPCAgent
+from envs.errors import UserError
+
+GOAL_MODES = ("end", "min", "sum")
+"""How goal distances along the horizon become one energy."""
+
+
+@dataclass(frozen=True)
+class GoalSpec:
+    """What to reach, resolved against an env's observation layout."""
+
+    kind: str
+    """`observation` (a whole goal observation), `goal_space` (a fixed target) or `env` (the
+    env's own goal of each episode, read from the `desired_goal` slice of every observation)."""
+    goal_slice: slice
+    """Slice of the flat observation (O,) that is compared with the target."""
+    values: np.ndarray | None = None
+    """The target: (O,) for `observation`, (G,) for `goal_space`, None for `env`."""
+    target_slice: slice | None = None
+    """For `env`: the slice of the observation holding the env's goal (`desired_goal`)."""
+
+    def targets(self, obs: np.ndarray) -> np.ndarray:
+        """Targets for observations (O,) or (B, O): (G,) or (B, G) (or (O,)/(B, O))."""
+        if self.kind == "env":
+            return np.asarray(obs[..., self.target_slice], dtype=np.float32)
+        return np.broadcast_to(self.values, (*obs.shape[:-1], self.values.shape[-1])).copy()
+
+
+def goal_layout(env: gym.Env) -> dict[str, slice] | None:
+    """The env's goal slices (`achieved_goal`, `desired_goal`, `observation`), or None."""
+    try:
+        return env.get_wrapper_attr("goal_layout")
+    except AttributeError:
+        return None
+
+
+def parse_goal(text: str) -> np.ndarray | str:
+    """`--goal` text -> a float32 vector, or `"env"` for the env's own goals.
+
+    Accepted: `env`, a JSON list of numbers, a path to a `.npy` array, `dataset:PATH:EPISODE:STEP`
+    (observation STEP of episode EPISODE of a dataset `world_model.data.load_trajectories` reads).
+    """
+    text = text.strip()
+    if text == "env":
+        return "env"
+    if text.startswith("dataset:"):
+        return _dataset_frame(text)
+    if text.startswith("["):
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise UserError(f"--goal is not a valid JSON list ({err.msg} at char "
+                            f"{err.pos})") from err
+        if not values or not all(isinstance(v, int | float) and not isinstance(v, bool)
+                                  for v in values):
+            raise UserError(f"--goal must be a non-empty JSON list of numbers, got {text!r}")
+        return _finite(np.asarray(values, dtype=np.float32), "--goal")
+    if text.endswith(".npy"):
+        try:
+            values = np.load(Path(text), allow_pickle=False)
+        except (OSError, ValueError) as err:
+            raise UserError(f"cannot read the goal file {text}: {err}") from err
+        return _finite(np.asarray(values, dtype=np.float32).ravel(), text)
+    raise UserError(f"--goal {text!r} is not env, a JSON list of numbers, a .npy file or "
+                    "dataset:PATH:EPISODE:STEP")
+
+
+def _finite(values: np.ndarray, what: str) -> np.ndarray:
+    if values.size == 0 or not np.isfinite(values).all():
+        raise UserError(f"{what}: the goal must be a non-empty vector of finite numbers")
+    return values
+
+
+def _dataset_frame(text: str) -> np.ndarray:
+    from world_model.data import load_trajectories
+
+    path, sep, rest = text[len("dataset:"):].rpartition(":")
+    path, sep2, episode = path.rpartition(":")
+    try:
+        index, step = int(episode), int(rest)
+    except ValueError:
+        sep = ""
+    if not (sep and sep2 and path):
+        raise UserError(f"--goal {text!r}: write dataset:PATH:EPISODE:STEP with integer "
+                        "EPISODE and STEP")
+    buffer = load_trajectories(path)
+    if not 0 <= index < buffer.num_episodes:
+        raise UserError(f"--goal: episode {index} is not in {path} "
+                        f"({buffer.num_episodes} episodes)")
+    obs = buffer.episode(index)["obs"]
+    if not 0 <= step < len(obs):
+        raise UserError(f"--goal: step {step} is not in episode {index} of {path} "
+                        f"(observations 0..{len(obs) - 1})")
+    return obs[step].astype(np.float32)
+
+
+def resolve_goal(goal: np.ndarray | str | None, env: gym.Env, env_id: str) -> GoalSpec | None:
+    """The `GoalSpec` of a parsed `--goal` on `env`; None when there is no goal to reach.
+
+    With no `--goal`, an env with goals of its own (a `desired_goal`) gives the `env` spec.
+    """
+    obs_dim = int(env.observation_space.shape[0])
+    layout = goal_layout(env)
+    if goal is None or (isinstance(goal, str) and goal == "env"):
+        if layout is None:
+            if goal is None:
+                return None
+            raise UserError(f"{env_id} has no goals of its own (no desired_goal in its "
+                            "observation); give --goal as a JSON list, a .npy file or "
+                            "dataset:PATH:EPISODE:STEP")
+        return GoalSpec("env", layout["achieved_goal"], None, layout["desired_goal"])
+    if goal.size == obs_dim:
+        return GoalSpec("observation", slice(0, obs_dim), goal)
+    if layout is not None:
+        size = layout["desired_goal"].stop - layout["desired_goal"].start
+        if goal.size == size:
+            return GoalSpec("goal_space", layout["achieved_goal"], goal)
+        raise UserError(f"--goal has {goal.size} numbers; {env_id} needs {obs_dim} (an "
+                        f"observation) or {size} (a goal-space target)")
+    raise UserError(f"--goal has {goal.size} numbers; {env_id} needs {obs_dim} (an observation)")
+
+
+class GoalCost:
+    """Distance of imagined points to the current target, aggregated over the horizon.
+
+    The points are `im.latents[..., 1:, :]` (N, H, D) (or (B, N, H, D)), mapped by `project`
+    when given (latents -> goal space (..., G)). The target, (G,) or (B, G) in the same space,
+    is set before each plan with `aim`. Energy (..., N) = weight * mode(d_1..d_H).
+    """
+
+    def __init__(self, mode: str = "min", weight: float = 1.0,
+                 project: Callable[[Tensor], Tensor] | None = None):
+        if mode not in GOAL_MODES:
+            raise ValueError(f"goal mode must be one of {', '.join(GOAL_MODES)}, got {mode!r}")
+        self.mode, self.weight, self.project = mode, weight, project
+        self.target: Tensor | None = None
+
+    def aim(self, target: Tensor) -> None:
+        """Set the target: (G,) for one problem or (B, G) for a batch."""
+        self.target = target
+
+    def __call__(self, im: Imagined) -> Tensor:
+        if im.latents is None or self.target is None:
+            raise ValueError("the goal term needs imagined points and a target (call aim first)")
+        points = im.latents[..., 1:, :]
+        if self.project is not None:
+            points = self.project(points)
+        target = self.target.to(points.device).unsqueeze(-2).unsqueeze(-2)
+        dist = torch.linalg.vector_norm(points - target, dim=-1)
+        if self.mode == "end":
+            agg = dist[..., -1]
+        elif self.mode == "min":
+            agg = dist.min(dim=-1).values
+        else:
+            agg = dist.sum(dim=-1)
+        return self.weight * agg
+
+
+def learned_goal_agent(model, goal_map, spec: GoalSpec, planner, *, horizon: int,
+                       action_dim: int, mode: str = "min", seed: int = 0) -> MPCAgent:
+    """MPC towards `spec` in the latent space of `model`.
+
+    Observation goals compare latents with `encode(goal)`; goal-space targets compare
+    `goal_map(latents)` with the target (`goal_map` is needed then).
+    """
+    device = model.device
+    if spec.kind == "observation":
+        cost = GoalCost(mode)
+        goal_z = model.encode(torch.as_tensor(spec.values, device=device))
+    else:
+        if goal_map is None:
+            raise ValueError("goal-space targets need a goal map")
+        cost = GoalCost(mode, project=goal_map)
+
+    def imagine(obs: np.ndarray) -> LatentImagination:
+        z0 = model.encode(torch.as_tensor(obs, dtype=torch.float32, device=device))
+        if spec.kind == "observation":
+            cost.aim(goal_z.expand(*z0.shape[:-1], goal_z.shape[-1]))
+        else:
+            cost.aim(torch.as_tensor(spec.targets(obs), device=device))
+        return LatentImagination(model, z0)
+
+    return MPCAgent(planner, Energy([cost]), imagine, horizon=horizon, action_dim=action_dim,
+                    device=device, seed=seed)
+
+
+def oracle_goal_agent(envs: list[gym.Env], spec: GoalSpec, planner, *, horizon: int,
+                      action_dim: int, mode: str = "min", seed: int = 0) -> MPCAgent:
+    """MPC towards `spec` on the true simulator: the same distance on true goal-space points."""
+    cost = GoalCost(mode)
+    sims = [TrueGoalImagination(env, spec.goal_slice) for env in envs]
+
+    def imagine(obs: np.ndarray):
+        cost.aim(torch.as_tensor(spec.targets(obs)))
+        for sim in sims:
+            sim.sync()
+        return sims[0] if obs.ndim == 1 else _Batched(sims)
+
+    return MPCAgent(planner, Energy([cost]), imagine, horizon=horizon, action_dim=action_dim,
+                    device="cpu", seed=seed)
+
+
+def _flat(obs) -> np.ndarray:
+    """A (nested) dict observation or an array -> flat float64 vector in sorted key order."""
+    if isinstance(obs, dict):
+        return np.concatenate([_flat(obs[k]) for k in sorted(obs)])
+    return np.asarray(obs, dtype=np.float64).ravel()
+
+
+class TrueGoalImagination:
+    """The true simulator of `env` (from `make_env`) as imagination of goal-space points.
+
+    `sync()` captures the env's current MuJoCo state; calling it on actions (N, H, A) in [-1, 1]
+    steps a copy of the state through each sequence (with the env's action rescaling and repeat)
+    and returns an `Imagined` whose `latents` are the true points `obs[goal_slice]`
+    (N, H + 1, G) after each decision (index 0 repeats index 1: the goal terms skip it), with
+    zero rewards; the env is left exactly as it was. Supports Gymnasium MuJoCo
+    envs, Gymnasium-Robotics PointMaze and dm_control suite tasks.
+    """
+
+    def __init__(self, env: gym.Env, goal_slice: slice):
+        self.goal_slice = goal_slice
+        self.repeat = env.get_wrapper_attr("action_repeat")
+        self.to_env_action = env.get_wrapper_attr("to_env_action")
+        base = env.unwrapped
+        dm_env = getattr(base, "_env", None)
+        if hasattr(base, "point_env"):
+            self.model, self.data = base.point_env.model, base.point_env.data
+            self._step = lambda a: _flat(base.step(a)[0])
+        elif dm_env is not None and hasattr(dm_env, "physics"):
+            physics, task = dm_env.physics, dm_env.task
+            self.model, self.data = physics.model.ptr, physics.data.ptr
+
+            def step(a):
+                task.before_step(a, physics)
+                physics.step(dm_env._n_sub_steps)
+                task.after_step(physics)
+                return _flat(task.get_observation(physics))
+
+            self._step = step
+            self._forward = physics.forward
+        elif hasattr(base, "data") and hasattr(base, "model"):
+            self.model, self.data = base.model, base.data
+            self._step = lambda a: _flat(base.step(a)[0])
+        else:
+            raise UserError(f"the goal oracle supports MuJoCo envs, not {base}")
+        if not hasattr(self, "_forward"):
+            self._forward = lambda: mujoco.mj_forward(self.model, self.data)
+        self._kind = mujoco.mjtState.mjSTATE_FULLPHYSICS.value
+        self._state: np.ndarray | None = None
+
+    def sync(self) -> None:
+        """Capture the env's current MuJoCo state as the start of every rollout."""
+        state = np.empty(mujoco.mj_stateSize(self.model, self._kind))
+        mujoco.mj_getState(self.model, self.data, state, self._kind)
+        self._state = state
+
+    def rollout_points(self, actions: np.ndarray) -> np.ndarray:
+        """True goal-space points (N, H, G) after each decision of actions (N, H, A)."""
+        env_actions = self.to_env_action(actions)
+        n, horizon = env_actions.shape[:2]
+        points = np.empty((n, horizon, self.goal_slice.stop - self.goal_slice.start))
+        backup = mujoco.MjData(self.model)
+        mujoco.mj_copyData(backup, self.model, self.data)
+        try:
+            for i in range(n):
+                mujoco.mj_setState(self.model, self.data, self._state, self._kind)
+                self._forward()
+                for h in range(horizon):
+                    for _ in range(self.repeat):
+                        obs = self._step(env_actions[i, h])
+                    points[i, h] = obs[self.goal_slice]
+        finally:
+            mujoco.mj_copyData(self.data, self.model, backup)
+            self._forward()
+        return points
+
+    def __call__(self, actions: Tensor) -> Imagined:
+        if self._state is None:
+            raise RuntimeError("call sync() before imagining")
+        acts = actions.detach().cpu().numpy().astype(np.float64)
+        points = torch.as_tensor(self.rollout_points(acts), dtype=torch.float32)
+        n, horizon = acts.shape[:2]
+        latents = torch.cat([points[:, :1], points], dim=1)
+        zeros, ones = torch.zeros(n, horizon), torch.ones(n, horizon)
+        return Imagined(actions, zeros, ones, torch.ones(n), latents.to(actions.device))
+
+
+class _Batched:
+    """Several `TrueGoalImagination`s as one imagination of (B, N, H, A) actions."""
+
+    def __init__(self, sims: list[TrueGoalImagination]):
+        self.sims = sims
+
+    def __call__(self, actions: Tensor) -> Imagined:
+        parts = [sim(a) for sim, a in zip(self.sims, actions, strict=True)]
+        stack = lambda name: torch.stack([getattr(p, name) for p in parts])  # noqa: E731
+        return Imagined(actions, stack("rewards"), stack("alive"), stack("survive_end"),
+                        stack("latents"))
+
+
+class GoalSuccess(gym.Wrapper):
+    """Reports `info["success"]` as: the goal-space point `obs[spec.goal_slice]` is within
+    `tolerance` of the spec's fixed target (for goals given by the user, not the env's own)."""
+
+    def __init__(self, env: gym.Env, spec: GoalSpec, tolerance: float):
+        super().__init__(env)
+        self.spec, self.tolerance = spec, tolerance
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        dist = float(np.linalg.norm(obs[self.spec.goal_slice] - self.spec.targets(obs)))
+        return obs, reward, terminated, truncated, {**info, "success": dist < self.tolerance}
+
+
+def goal_map_for_run(run: Path, model, goal_slice: slice):
+    """The run's latent -> goal-space map for `goal_slice`: read from `RUN/goal_map.pt`, or fitted
+    on the run's training data (named in its config.json) and saved there."""
+    from agent.runs import load_config
+    from world_model.data import load_trajectories
+    from world_model.goal_map import GOAL_MAP_NAME, fit_goal_map, load_goal_map, save_goal_map
+
+    path = Path(run) / GOAL_MAP_NAME
+    if path.is_file():
+        goal_map = load_goal_map(path, model.device)
+        if goal_map.goal_slice == goal_slice:
+            return goal_map
+    data = load_config(Path(run)).get("data")
+    if not data or data == "<buffer>":
+        raise UserError(f"{run} names no training data to fit its latent-to-goal map on; "
+                        "give the goal as a whole observation instead")
+    buffer = load_trajectories(data)
+    if buffer.obs_dim != model.cfg.obs_dim:
+        raise UserError(f"the data {data} of {run} has observations of size {buffer.obs_dim}, "
+                        f"the model {model.cfg.obs_dim}")
+    goal_map = fit_goal_map(model, buffer.observations(), goal_slice).to(model.device)
+    save_goal_map(path, goal_map)
+    return goal_map

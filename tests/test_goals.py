@@ -1,0 +1,125 @@
+"""Goal reaching: goal parsing, goal energies, the true goal imagination, `wmpc eval --goal`.
+
+The learning test trains a world model on reward-free random data of `GoalPointMass-v0`
+(tests/goal_point_env.py) and plans to each episode's own goal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from agent.cost import Imagined
+from agent.goals import GoalCost, TrueGoalImagination, parse_goal, resolve_goal
+from envs import make_env
+from envs.errors import UserError
+
+TESTS = Path(__file__).parent
+GOAL_ENV = "goal_point_env:GoalPointMass-v0"
+
+
+def _wmpc(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, MUJOCO_GL="egl", PYTHONPATH=f"{TESTS}{os.pathsep}"
+               + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, "-c", "from agent.cli import main; main()", *args],
+                          capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+
+
+def test_parse_goal_forms(tmp_path):
+    assert parse_goal("env") == "env"
+    np.testing.assert_array_equal(parse_goal("[1, 2.5]"), np.array([1, 2.5], np.float32))
+    np.save(tmp_path / "g.npy", np.arange(3.0))
+    np.testing.assert_array_equal(parse_goal(str(tmp_path / "g.npy")), np.arange(3.0))
+    for bad in ("[]", "[1, \"a\"]", "[1, NaN]", "{", "nonsense", str(tmp_path / "missing.npy"),
+                "dataset:x:1", "dataset:/no/such/data:0:0"):
+        with pytest.raises(UserError):
+            parse_goal(bad)
+
+
+def test_resolve_goal_sizes():
+    env = make_env(GOAL_ENV)
+    assert resolve_goal(None, env, GOAL_ENV).kind == "env"
+    spec = resolve_goal(np.zeros(2, np.float32), env, GOAL_ENV)
+    assert spec.kind == "goal_space" and spec.goal_slice == slice(0, 2)
+    assert resolve_goal(np.zeros(8, np.float32), env, GOAL_ENV).kind == "observation"
+    with pytest.raises(UserError, match="needs 8 .* or 2"):
+        resolve_goal(np.zeros(3, np.float32), env, GOAL_ENV)
+    plain = make_env("point_env:PointMass-v0")
+    assert resolve_goal(None, plain, "PointMass") is None
+    with pytest.raises(UserError, match="no goals of its own"):
+        resolve_goal("env", plain, "PointMass")
+
+
+def test_goal_cost_modes_and_batched_targets():
+    # one problem, 2 sequences, H = 3, points on a line; target at 1.0
+    points = torch.tensor([[0.0, 2.0, 5.0, 3.0], [0.0, 1.5, 1.2, 0.0]]).unsqueeze(-1)
+    im = Imagined(torch.zeros(2, 3, 1), torch.zeros(2, 3), torch.ones(2, 3), torch.ones(2), points)
+    expected = {"end": [2.0, 1.0], "min": [1.0, 0.2], "sum": [7.0, 1.7]}
+    for mode, want in expected.items():
+        cost = GoalCost(mode)
+        cost.aim(torch.tensor([1.0]))
+        torch.testing.assert_close(cost(im), torch.tensor(want))
+    batched = Imagined(torch.zeros(2, 2, 3, 1), torch.zeros(2, 2, 3), torch.ones(2, 2, 3),
+                       torch.ones(2, 2), torch.stack([points, points]))
+    cost = GoalCost("end", project=lambda z: 2 * z)
+    cost.aim(torch.tensor([[0.0], [4.0]]))
+    torch.testing.assert_close(cost(batched), torch.tensor([[6.0, 0.0], [2.0, 4.0]]))
+    with pytest.raises(ValueError):
+        GoalCost("median")
+
+
+def test_true_goal_imagination_matches_the_env_and_leaves_it_alone():
+    env = make_env("PointMaze_UMaze-v3", seed=1, action_repeat=2)
+    obs, _ = env.reset(seed=1)
+    layout = env.get_wrapper_attr("goal_layout")
+    sim = TrueGoalImagination(env, layout["achieved_goal"])
+    sim.sync()
+    actions = torch.as_tensor(np.random.default_rng(0).uniform(-1, 1, (3, 4, 2)),
+                              dtype=torch.float32)
+    points = sim(actions).latents
+    assert points.shape == (3, 5, 2)
+    for h in range(4):
+        obs, *_ = env.step(actions[2, h].numpy())
+        np.testing.assert_allclose(points[2, h + 1].numpy(), obs[layout["achieved_goal"]],
+                                   atol=1e-6)
+    sim.sync()
+    before = sim(actions[:1]).latents
+    np.testing.assert_array_equal(sim(actions[:1]).latents, before)
+
+
+def test_cli_bad_goal_is_one_line(tmp_path):
+    cases = [(["--env", GOAL_ENV, "--oracle", "--goal", "[1, 2, 3]"], "needs 8"),
+             (["--env", "point_env:PointMass-v0", "--planner", "random", "--goal", "env"],
+              "no goals of its own"),
+             (["--env", GOAL_ENV, "--planner", "random", "--goal-energy", "median"],
+              "--goal-energy")]
+    for args, expected in cases:
+        result = _wmpc("eval", *args, "--episodes", "1", cwd=tmp_path)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2 and len(lines) == 1 and expected in lines[0], result.stderr
+
+
+def test_reward_free_model_reaches_goals_far_more_often_than_random(tmp_path):
+    assert _wmpc("collect", "--env", GOAL_ENV, "--steps", "4000", "--out", str(tmp_path / "data"),
+                 "--no-progress", cwd=tmp_path).returncode == 0
+    trained = _wmpc("train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "run"),
+                    "--steps", "1500", "--batch-size", "64", "--latent-dim", "16", "--hidden-dim",
+                    "64", "--ensemble", "2", "--eval-every", "500", "--no-progress", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    common = ["--env", GOAL_ENV, "--episodes", "20", "--seed", "7"]
+    model = _wmpc("eval", *common, "--run", "run", "--planner", "cem", "--horizon", "10",
+                  "--samples", "128", "--iterations", "3", "--json", "model.json", cwd=tmp_path)
+    assert model.returncode == 0, model.stderr
+    rand = _wmpc("eval", *common, "--planner", "random", "--json", "random.json", cwd=tmp_path)
+    assert rand.returncode == 0, rand.stderr
+    model_rate = json.loads((tmp_path / "model.json").read_text())["success_rate"]
+    random_rate = json.loads((tmp_path / "random.json").read_text())["success_rate"]
+    assert model_rate >= 0.5 and model_rate >= random_rate + 0.3, (model_rate, random_rate)
+    assert (tmp_path / "run" / "goal_map.pt").is_file()
