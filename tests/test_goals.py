@@ -123,3 +123,13 @@ def test_reward_free_model_reaches_goals_far_more_often_than_random(tmp_path):
     random_rate = json.loads((tmp_path / "random.json").read_text())["success_rate"]
     assert model_rate >= 0.5 and model_rate >= random_rate + 0.3, (model_rate, random_rate)
     assert (tmp_path / "run" / "goal_map.pt").is_file()
+
+
+def test_goals_benchmark_quick_smoke(tmp_path):
+    from benchmarks.goals import main
+
+    rows = main(["--quick", "--tasks", "umaze,reacher-v5", "--out", str(tmp_path)])
+    assert {(r["task"], r["method"]) for r in rows} == {
+        (t, m) for t in ("umaze", "reacher-v5") for m in ("random", "oracle", "model")}
+    assert all(0.0 <= r["success_rate"] <= 1.0 for r in rows)
+    assert (tmp_path / "goals_quick.csv").is_file() and (tmp_path / "goals_quick.png").is_file()
