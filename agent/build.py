@@ -42,7 +42,7 @@ def learned_agent(model, cfg: AgentConfig, action_dim: int, device, seed: int) -
 
     def imagine(obs: np.ndarray) -> LatentImagination:
         z0 = model.encode(torch.as_tensor(obs, dtype=torch.float32, device=model.device))
-        return LatentImagination(model, z0)
+        return LatentImagination(model, z0, cfg.members)
 
     return MPCAgent(make_planner(cfg, device, seed), Energy(terms), imagine, horizon=cfg.horizon,
                     action_dim=action_dim, device=device, explore_std=cfg.explore_std, seed=seed)

@@ -35,6 +35,10 @@ def _register() -> None:
 def main() -> None:
     """Entry point of the console script."""
     os.environ.setdefault("MUJOCO_GL", "egl")
+    import torch
+
+    # More than one thread is often many times slower for these small models on a shared CPU.
+    torch.set_num_threads(int(os.environ.get("WMPC_TORCH_THREADS", "1")))
     try:
         _register()
         app()

@@ -17,7 +17,7 @@ class AgentConfig:
     """Planning horizon H in agent decisions."""
     num_samples: int = 256
     """Candidate action sequences per planner iteration (restarts for the gradient planner)."""
-    iterations: int = 6
+    iterations: int = 4
     """Planner iterations per decision."""
     num_elites: int = 32
     """Elites kept by the sampling planners."""
@@ -29,6 +29,9 @@ class AgentConfig:
     """Add the learned critic's value at the horizon's end to the energy."""
     uncertainty_weight: float = 0.0
     """Weight of ensemble disagreement in the energy (positive avoids uncertain actions)."""
+    members: str = "split"
+    """How the predictor ensemble rolls out plans: "split" (each sample follows one member:
+    K times cheaper) or "mean" (every step is the members' mean)."""
     explore_std: float = 0.3
     """Std of Gaussian noise added to executed actions while training (none in evaluation)."""
 
@@ -45,7 +48,7 @@ class RunConfig:
     """Seed of everything: envs, networks, planners, sampling."""
     seed_steps: int = 1_000
     """Decisions with uniform random actions before planning starts."""
-    updates_per_step: float = 1.0
+    updates_per_step: float = 0.5
     """World-model gradient updates per environment decision after the seed phase."""
     pretrain_updates: int = 1_000
     """Updates done once when the seed phase ends."""
@@ -66,3 +69,10 @@ def config_from_dict(cls: type, data: dict[str, Any]):
     """Build `cls` from a dict, ignoring keys it does not know (older or newer runs)."""
     names = {f.name for f in fields(cls)}
     return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def online_train_config(**overrides: Any):
+    """World-model training settings of the online loop: short windows, CPU-sized."""
+    from world_model.train import TrainConfig
+
+    return TrainConfig(**{"horizon": 3, **overrides})

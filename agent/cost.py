@@ -53,18 +53,23 @@ def _survival(term_prob: Tensor) -> tuple[Tensor, Tensor]:
 
 
 class LatentImagination:
-    """Imagination in the world model's latent space from z0 `(D,)` or `(B, D)`."""
+    """Imagination in the world model's latent space from z0 `(D,)` or `(B, D)`.
 
-    def __init__(self, model: torch.nn.Module, z0: Tensor):
+    members: the model's ensemble rollout mode ("split" or "mean", see `WorldModel.rollout`).
+    """
+
+    def __init__(self, model: torch.nn.Module, z0: Tensor, members: str = "mean"):
         self.model = model
         self.z0 = z0
+        self.members = members
 
     def __call__(self, actions: Tensor) -> Imagined:
         batched = actions.dim() == 4
         if batched != (self.z0.dim() == 2):
-            raise ValueError(f"z0 {tuple(self.z0.shape)} does not match actions {tuple(actions.shape)}")
+            raise ValueError(
+                f"z0 {tuple(self.z0.shape)} does not match actions {tuple(actions.shape)}")
         z0 = self.z0.unsqueeze(-2).expand(*actions.shape[:-2], self.z0.shape[-1])
-        future = self.model.rollout(z0, actions)
+        future = self.model.rollout(z0, actions, members=self.members)
         latents = torch.cat([z0.unsqueeze(-2), future], dim=-2)
         rewards = self.model.reward(latents[..., :-1, :], actions)
         alive, survive_end = _survival(self.model.termination(latents[..., :-1, :], actions))
@@ -87,7 +92,7 @@ class SimulatorImagination:
         if self.oracles is None:
             rew, term = self.oracle.rollout(acts)
         else:
-            outs = [o.rollout(a) for o, a in zip(self.oracles, acts)]
+            outs = [o.rollout(a) for o, a in zip(self.oracles, acts, strict=True)]
             rew, term = np.stack([r for r, _ in outs]), np.stack([t for _, t in outs])
         rewards = torch.as_tensor(rew, dtype=torch.float32, device=actions.device)
         term_prob = torch.as_tensor(term, dtype=torch.float32, device=actions.device)
@@ -114,7 +119,7 @@ class TaskCost:
 
 @dataclass(frozen=True)
 class CriticCost:
-    """Minus the learned critic's value at the horizon's end, discounted and weighted by survival."""
+    """Minus the critic's value at the horizon's end, discounted and weighted by survival."""
 
     gamma: float = 0.99
     weight: float = 1.0
@@ -129,7 +134,7 @@ class CriticCost:
 
 @dataclass(frozen=True)
 class DisagreementCost:
-    """Ensemble disagreement summed over the horizon, times `weight` (positive avoids, negative seeks)."""
+    """Ensemble disagreement summed over the horizon, times `weight` (> 0 avoids, < 0 seeks)."""
 
     weight: float = 0.0
 

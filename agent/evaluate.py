@@ -57,7 +57,7 @@ def run_episodes(
     Finished envs stop stepping (their rows keep the last observation and their actions are
     ignored).
     """
-    obs = np.stack([env.reset(seed=seed)[0] for env, seed in zip(envs, seeds)])
+    obs = np.stack([env.reset(seed=seed)[0] for env, seed in zip(envs, seeds, strict=True)])
     active = np.ones(len(envs), dtype=bool)
     policy.reset()
     returns, lengths = np.zeros(len(envs)), np.zeros(len(envs), dtype=int)

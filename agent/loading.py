@@ -1,4 +1,4 @@
-"""Turn a run folder (or the true simulator) into a policy for an env, with the checks a user needs."""
+"""Turn a run folder (or the true simulator) into a policy for an env, with the user's checks."""
 
 from __future__ import annotations
 

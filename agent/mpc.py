@@ -1,4 +1,4 @@
-"""The MPC agent: from an observation, plan the lowest-energy action sequence, execute its first action.
+"""The MPC agent: plan the lowest-energy action sequence from an observation, execute its first.
 
 Works on one observation `(O,)` or a batch `(B, O)` (B independent problems planned in one call);
 the previous solution, shifted by one decision, warm-starts the next plan.
@@ -53,7 +53,9 @@ class MPCAgent:
             self._mean[index] = 0.0
 
     def _init_mean(self, batch: int | None) -> torch.Tensor:
-        shape = (self.horizon, self.action_dim) if batch is None else (batch, self.horizon, self.action_dim)
+        shape = (self.horizon, self.action_dim)
+        if batch is not None:
+            shape = (batch, *shape)
         if self._mean is None or tuple(self._mean.shape) != shape:
             return torch.zeros(shape, device=self.device)
         return shift(self._mean, 1)

@@ -50,7 +50,8 @@ class OnlineRun:
         obs_dim = self.env.observation_space.shape[0]
         act_dim = self.env.action_space.shape[0]
         self.model_cfg = runs.model_config(cfg.env_id, obs_dim, act_dim, agent_cfg, model_overrides)
-        self.model = WorldModel(self.model_cfg, device=self.device, seed=cfg.seed, env_id=cfg.env_id)
+        self.model = WorldModel(self.model_cfg, device=self.device, seed=cfg.seed,
+                                env_id=cfg.env_id)
         self.trainer = Trainer(self.model, train_cfg, device=self.device, seed=cfg.seed)
         self.buffer = ReplayBuffer(obs_dim, act_dim)
         self.agent = learned_agent(self.model, agent_cfg, act_dim, self.device, seed=cfg.seed)
@@ -145,8 +146,8 @@ class OnlineRun:
             self.state.wall_seconds = time.perf_counter() - started
             if self.state.step % 100 == 0:
                 writer.add_scalar("time/plan_ms", 1e3 * plan_seconds, self.state.step)
-                writer.add_scalar("time/steps_per_second",
-                                  self.state.step / max(self.state.wall_seconds, 1e-9), self.state.step)
+                rate = self.state.step / max(self.state.wall_seconds, 1e-9)
+                writer.add_scalar("time/steps_per_second", rate, self.state.step)
             if self.state.step % self.cfg.eval_every == 0 or self.state.step == self.cfg.steps:
                 last_eval = self.evaluate(writer)
                 bar.set_postfix(eval_return=f"{last_eval:.1f}")

@@ -103,3 +103,18 @@ def test_the_package_imports_without_simulators_or_minari():
             "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_split_rollout_sends_each_row_through_one_member_throughout():
+    model = WorldModel(ModelConfig(obs_dim=4, act_dim=2, latent_dim=16, hidden_dim=32,
+                                   ensemble_size=3), seed=1)
+    z0, actions = torch.randn(7, 16), torch.rand(7, 4, 2) * 2 - 1
+    split = model.rollout(z0, actions, members="split")
+    assert split.shape == (7, 4, 16)
+    per = 3  # 7 rows over 3 members: blocks of ceil(7 / 3) = 3 rows
+    for row in range(7):
+        z = z0[row]
+        for t in range(4):
+            z = model.predict_ensemble(z.unsqueeze(0), actions[row, t].unsqueeze(0))[row // per, 0]
+            torch.testing.assert_close(split[row, t], z)
+    assert not torch.allclose(split, model.rollout(z0, actions))

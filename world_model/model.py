@@ -100,11 +100,32 @@ class WorldModel(nn.Module):
         """Next latent, the mean over members: z (..., D), a (..., A) -> (..., D)."""
         return self.predict_ensemble(z, a).mean(0)
 
-    def rollout(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """Imagined latents after each action: z0 (..., D), actions (..., H, A) -> (..., H, D)."""
+    def predict_split(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """Next latent with each row through ONE member: z (..., D), a (..., A) -> (..., D).
+
+        The M = prod(...) rows are cut into K contiguous blocks, block k through member k, so a
+        step costs one member's compute instead of K; a row keeps its member from step to step.
+        """
+        lead, d, k = z.shape[:-1], z.shape[-1], self.cfg.ensemble_size
+        x = torch.cat([z, a.to(z.dtype)], dim=-1).reshape(-1, d + a.shape[-1])
+        rows = x.shape[0]
+        per = -(-rows // k)
+        x = torch.cat([x, x.new_zeros(per * k - rows, x.shape[-1])]).reshape(k, per, -1)
+        delta = self.dynamics(x).reshape(per * k, d)[:rows]
+        return self._latent(z.reshape(rows, d) + delta).reshape(*lead, d)
+
+    def rollout(self, z0: torch.Tensor, actions: torch.Tensor, members: str = "mean") -> torch.Tensor:
+        """Imagined latents after each action: z0 (..., D), actions (..., H, A) -> (..., H, D).
+
+        members: "mean" (every step is the members' mean) or "split" (each row follows one
+        member throughout, `predict_split`: K times cheaper, for planning with many samples).
+        """
+        if members not in ("mean", "split"):
+            raise ValueError(f"members must be 'mean' or 'split', got {members!r}")
+        step = self.predict if members == "mean" else self.predict_split
         z, out = z0, []
         for t in range(actions.shape[-2]):
-            z = self.predict(z, actions[..., t, :])
+            z = step(z, actions[..., t, :])
             out.append(z)
         return torch.stack(out, dim=-2)
 

@@ -23,19 +23,18 @@ def command(
     import numpy as np
 
     from agent.build import RandomAgent, learned_agent
-    from agent.config import AgentConfig, RunConfig
+    from agent.config import AgentConfig, RunConfig, online_train_config
     from agent.evaluate import run_episodes, write_video
     from agent.online import OnlineRun
     from agent.runs import save_config
     from agent.video import add_to_tensorboard, disable_shadows
     from envs import make_env
-    from world_model.train import TrainConfig
 
     if out.exists() and any(out.iterdir()):
         raise UserError(f"{out} already holds a run: remove it or pass another --out")
     cfg = RunConfig(env_id=env, steps=steps, seed=seed, seed_steps=min(1_000, steps // 3),
                     pretrain_updates=500, eval_every=steps, eval_episodes=episodes)
-    agent_cfg, train_cfg = AgentConfig(), TrainConfig()
+    agent_cfg, train_cfg = AgentConfig(), online_train_config()
     run = OnlineRun(out, cfg, agent_cfg, train_cfg, device=device)
     save_config(out, {"run": dataclasses.asdict(cfg), "agent": dataclasses.asdict(agent_cfg),
                       "train": dataclasses.asdict(train_cfg), "model": run.model_cfg.to_dict()})

@@ -23,22 +23,22 @@ def command(
     eval_episodes: int = typer.Option(5, help="Episodes per evaluation."),
     horizon: int = typer.Option(3, help="Planning horizon in decisions."),
     samples: int = typer.Option(256, help="Candidate sequences per planner iteration."),
-    iterations: int = typer.Option(6, help="Planner iterations per decision."),
-    updates_per_step: float = typer.Option(1.0, help="Model updates per decision."),
+    iterations: int = typer.Option(4, help="Planner iterations per decision."),
+    updates_per_step: float = typer.Option(0.5, help="Model updates per decision."),
     env_kwargs: str | None = typer.Option(None, help="JSON keyword arguments for the env."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
-    """Learn a task online: random seed steps, then plan with the learned model while learning it."""
-    from agent.config import AgentConfig, RunConfig
+    """Learn a task online: random seed steps, then plan with the learned model as it learns."""
+    from agent.config import AgentConfig, RunConfig, config_from_dict, online_train_config
     from agent.online import OnlineRun
     from agent.runs import load_config, save_config
     from envs.make import parse_env_kwargs
-    from world_model.train import TrainConfig
 
     if resume:
         saved = load_config(out)
-        cfg = dataclasses.replace(RunConfig(**saved["run"]), steps=steps)
-        agent_cfg, train_cfg = AgentConfig(**saved["agent"]), TrainConfig(**saved["train"])
+        cfg = dataclasses.replace(config_from_dict(RunConfig, saved["run"]), steps=steps)
+        agent_cfg = config_from_dict(AgentConfig, saved["agent"])
+        train_cfg = online_train_config(**saved["train"])
     else:
         if out.exists() and any(out.iterdir()):
             raise UserError(f"{out} already holds a run: use --resume or another --out")
@@ -47,7 +47,7 @@ def command(
                         updates_per_step=updates_per_step, env_kwargs=parse_env_kwargs(env_kwargs))
         agent_cfg = AgentConfig(planner=planner, horizon=horizon, num_samples=samples,
                                 iterations=iterations)
-        train_cfg = TrainConfig()
+        train_cfg = online_train_config()
     run = OnlineRun(out, cfg, agent_cfg, train_cfg, device=device)
     save_config(out, {"run": dataclasses.asdict(cfg), "agent": dataclasses.asdict(agent_cfg),
                       "train": dataclasses.asdict(train_cfg), "model": run.model_cfg.to_dict()})

@@ -1,0 +1,64 @@
+"""Where a benchmark result came from: commit, date, machine (CPU, cores, GPU), torch."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def machine(device: str = "cpu") -> str:
+    """CPU model and cores, torch threads, the GPU's name when `device` is CUDA, torch version."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            cpu = next(line.split(":", 1)[1].strip() for line in handle if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    text = f"CPU {cpu} x{os.cpu_count()} ({torch.get_num_threads()} torch threads)"
+    if str(device).startswith("cuda") and torch.cuda.is_available():
+        text += f"; GPU {torch.cuda.get_device_name(device)}"
+    else:
+        text += "; no GPU"
+    return f"{text}; torch {torch.__version__}"
+
+
+def commit(paths: tuple[str, ...] = ()) -> str:
+    """Short hash of HEAD, flagged when files under `paths` (default: all) have local changes."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                *paths], cwd=ROOT, check=True, capture_output=True,
+                               text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + (" (with uncommitted changes)" if dirty else "")
+
+
+def today() -> str:
+    """UTC date and time, minutes."""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+
+
+def replace_section(results_md: Path, title: str, body: str) -> None:
+    """Replace (or append) the `## title` section of RESULTS.md, leaving the others untouched."""
+    text = results_md.read_text() if results_md.exists() else "# Benchmark results\n"
+    lines, out, skipping = text.splitlines(), [], False
+    for line in lines:
+        if line.startswith("## "):
+            skipping = line.strip() == f"## {title}"
+            if skipping:
+                continue
+        if not skipping:
+            out.append(line)
+    new = "\n".join(out).rstrip() + f"\n\n## {title}\n\n{body.strip()}\n"
+    tmp = results_md.with_name(f".{results_md.name}.tmp")
+    tmp.write_text(new)
+    tmp.replace(results_md)

@@ -1,0 +1,229 @@
+"""`wmpc bench tasks`: DeepMind Control tasks (anchor conventions) against the published curves.
+
+For every task and seed: an online `wmpc run` to `--steps` decisions with an evaluation every
+`--eval-every`; in the same script, random actions and the oracle (the same planner on the true
+simulator: the ceiling at that planning budget), and the TD-MPC2, DreamerV3 and SAC curves from
+`../shared/anchors/`. Writes `tasks.csv`, `tasks.png` and the `## Tasks` section of RESULTS.md.
+Runs are resumable: rerunning the command continues the runs in `--runs`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import shlex
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.provenance import ROOT, commit, machine, replace_section, today
+
+TASKS = {
+    "cartpole-swingup": "dm_control/cartpole-swingup-v0",
+    "reacher-easy": "dm_control/reacher-easy-v0",
+    "cup-catch": "dm_control/ball_in_cup-catch-v0",
+    "finger-spin": "dm_control/finger-spin-v0",
+    "walker-walk": "dm_control/walker-walk-v0",
+    "cheetah-run": "dm_control/cheetah-run-v0",
+}
+ANCHORS = ("tdmpc2", "dreamerv3", "sac")
+FIELDS = ["task", "kind", "seed", "step", "return", "wall_seconds", "commit", "machine"]
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="wmpc bench tasks", description=__doc__)
+    p.add_argument("--tasks", default=",".join(TASKS), help="comma-separated task names")
+    p.add_argument("--seeds", default="0", help="comma-separated seeds")
+    p.add_argument("--steps", type=int, default=100_000, help="decisions per run")
+    p.add_argument("--eval-every", type=int, default=10_000)
+    p.add_argument("--eval-episodes", type=int, default=5)
+    p.add_argument("--baseline-episodes", type=int, default=5, help="random-action episodes")
+    p.add_argument("--oracle-episodes", type=int, default=1, help="0 skips the oracle")
+    p.add_argument("--planner", default="mppi")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--runs", type=Path, default=ROOT / "runs" / "bench_tasks")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    p.add_argument("--anchors", type=Path, default=ROOT.parent / "shared" / "anchors")
+    p.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
+    p.add_argument("--report-only", action="store_true", help="rebuild plot and table from CSV")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str]) -> None:
+    args = parse(argv)
+    if args.quick:
+        args.steps, args.eval_every, args.eval_episodes = 60, 30, 1
+        args.baseline_episodes, args.oracle_episodes = 1, min(args.oracle_episodes, 1)
+    tasks = [t for t in args.tasks.split(",") if t]
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown:
+        raise ValueError(f"unknown task(s) {unknown}; known: {', '.join(TASKS)}")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    args.out.mkdir(parents=True, exist_ok=True)
+    csv_path = args.out / ("tasks_quick.csv" if args.quick else "tasks.csv")
+    if not args.report_only:
+        rows = [r for r in _read(csv_path) if r["task"] not in tasks]
+        for task in tasks:
+            rows += _baselines(task, args)
+            for seed in seeds:
+                rows += _learn(task, seed, args)
+                _write(csv_path, rows)
+        _write(csv_path, rows)
+    rows = _read(csv_path)
+    _plot(rows, args.anchors, csv_path.with_suffix(".png"))
+    if not args.quick:
+        _report(rows, args, argv, csv_path)
+
+
+def _learn(task: str, seed: int, args) -> list[dict]:
+    from agent.config import AgentConfig, RunConfig, online_train_config
+    from agent.online import OnlineRun
+    from agent.runs import read_evals, save_config
+
+    out = args.runs / f"{task}_s{seed}"
+    quick = {"seed_steps": 20, "pretrain_updates": 5} if args.quick else {}
+    cfg = RunConfig(env_id=TASKS[task], steps=args.steps, seed=seed, eval_every=args.eval_every,
+                    eval_episodes=args.eval_episodes, **quick)
+    agent_cfg = AgentConfig(planner=args.planner)
+    train_cfg = online_train_config()
+    run = OnlineRun(out, cfg, agent_cfg, train_cfg, device=args.device)
+    save_config(out, {"run": dataclasses.asdict(cfg), "agent": dataclasses.asdict(agent_cfg),
+                      "train": dataclasses.asdict(train_cfg), "model": run.model_cfg.to_dict()})
+    run.run(resume=(out / "resume.pt").exists(), progress=not args.quick)
+    stamp = {"commit": commit(), "machine": machine(args.device)}
+    return [{"task": task, "kind": "wmpc", "seed": seed, "step": r["step"],
+             "return": r["mean_return"], "wall_seconds": r["wall_seconds"], **stamp}
+            for r in read_evals(out)]
+
+
+def _baselines(task: str, args) -> list[dict]:
+    from agent.build import RandomAgent, oracle_agent
+    from agent.config import AgentConfig
+    from agent.evaluate import run_episodes
+    from envs import make_env
+    from envs.oracle import SimulatorOracle
+
+    stamp = {"commit": commit(), "machine": machine("cpu"), "step": 0, "wall_seconds": ""}
+    rows = []
+    envs = [make_env(TASKS[task], seed=i) for i in range(args.baseline_episodes)]
+    seeds = list(range(10_000, 10_000 + len(envs)))
+    random = run_episodes(envs, RandomAgent(envs[0].action_space.shape[0], 0), seeds=seeds)
+    rows += [{"task": task, "kind": "random", "seed": i, "return": r, **stamp}
+             for i, r in enumerate(random.returns)]
+    if args.oracle_episodes:
+        envs = envs[: args.oracle_episodes]
+        agent = oracle_agent([SimulatorOracle(e) for e in envs], AgentConfig(planner=args.planner),
+                             envs[0].action_space.shape[0], seed=0)
+        oracle = run_episodes(envs, agent, seeds=seeds[: len(envs)])
+        rows += [{"task": task, "kind": "oracle", "seed": i, "return": r, **stamp}
+                 for i, r in enumerate(oracle.returns)]
+    for env in envs:
+        env.close()
+    return rows
+
+
+def _read(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def _write(path: Path, rows: list[dict]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)
+
+
+def anchor_curve(anchors: Path, algo: str, task: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Mean over seeds of an anchor's eval return by step: (steps, returns), or None."""
+    path = anchors / "tdmpc2-results" / algo / f"{task}.csv"
+    if not path.exists():
+        return None
+    with path.open() as handle:
+        data = [(int(float(r["step"])), float(r["reward"])) for r in csv.DictReader(handle)]
+    steps = np.array(sorted({s for s, _ in data}))
+    means = np.array([np.mean([v for s, v in data if s == step]) for step in steps])
+    return steps, means
+
+
+def _anchor_at(anchors: Path, algo: str, task: str, step: int) -> float | None:
+    curve = anchor_curve(anchors, algo, task)
+    if curve is None or not (curve[0] <= step).any():
+        return None
+    return float(curve[1][curve[0] <= step][-1])
+
+
+def _plot(rows: list[dict], anchors: Path, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = list(dict.fromkeys(r["task"] for r in rows))
+    if not tasks:
+        return
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3.2), squeeze=False)
+    for ax, task in zip(axes[0], tasks, strict=True):
+        limit = max(int(r["step"]) for r in rows if r["task"] == task and r["kind"] == "wmpc")
+        for algo in ANCHORS:
+            curve = anchor_curve(anchors, algo, task)
+            if curve is not None:
+                keep = curve[0] <= max(limit, 100_000)
+                ax.plot(curve[0][keep], curve[1][keep], label=algo, alpha=0.7)
+        mine = [r for r in rows if r["task"] == task and r["kind"] == "wmpc"]
+        for seed in sorted({r["seed"] for r in mine}):
+            pts = sorted((int(r["step"]), float(r["return"])) for r in mine if r["seed"] == seed)
+            ax.plot(*zip(*pts, strict=True), "k-o", ms=3, label=f"wmpc seed {seed}")
+        for kind, style in (("random", "r:"), ("oracle", "g--")):
+            vals = [float(r["return"]) for r in rows if r["task"] == task and r["kind"] == kind]
+            if vals:
+                ax.axhline(np.mean(vals), color=style[0], ls=style[1:], label=kind)
+        ax.set_title(task)
+        ax.set_xlabel("agent decisions")
+        ax.set_ylim(0, 1000)
+    axes[0][0].set_ylabel("eval return")
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _report(rows: list[dict], args, argv: list[str], csv_path: Path) -> None:
+    lines = [
+        f"Commit {rows[-1]['commit']}, {today()}; machine: {rows[-1]['machine']}; "
+        f"seeds {args.seeds}.", "",
+        f"Command: `wmpc bench tasks {shlex.join(argv)}`", "",
+        "Conventions: action repeat 2, 500 decisions per episode, steps = agent decisions. "
+        "random: uniform actions; oracle: the same planner and budget on the true simulator "
+        "(no critic). Anchors: mean of 3 seeds, last evaluation at or below the step.", "",
+        "| task | wmpc steps | wmpc return | wall s | TD-MPC2 at that step | TD-MPC2 100k "
+        "| DreamerV3 100k | SAC 100k | random | oracle |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for task in dict.fromkeys(r["task"] for r in rows):
+        mine = [r for r in rows if r["task"] == task and r["kind"] == "wmpc"]
+        if not mine:
+            continue
+        last = max(int(r["step"]) for r in mine)
+        at_last = [r for r in mine if int(r["step"]) == last]
+        ret = np.mean([float(r["return"]) for r in at_last])
+        wall = np.mean([float(r["wall_seconds"]) for r in at_last])
+
+        def fmt(value):
+            return "—" if value is None else f"{value:.0f}"
+
+        base = {k: [float(r["return"]) for r in rows if r["task"] == task and r["kind"] == k]
+                for k in ("random", "oracle")}
+        lines.append(
+            f"| {task} | {last} | {ret:.0f} | {wall:.0f} | "
+            f"{fmt(_anchor_at(args.anchors, 'tdmpc2', task, last))} | "
+            + " | ".join(fmt(_anchor_at(args.anchors, a, task, 100_000)) for a in ANCHORS)
+            + f" | {fmt(np.mean(base['random']) if base['random'] else None)} | "
+            f"{fmt(np.mean(base['oracle']) if base['oracle'] else None)} |")
+    lines += ["", f"![tasks]({csv_path.with_suffix('.png').name})"]
+    replace_section(args.out / "RESULTS.md", "Tasks", "\n".join(lines))
