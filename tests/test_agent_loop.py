@@ -14,7 +14,7 @@ from world_model.train import TrainConfig
 
 ENV = "point_env:PointMass-v0"
 CFG = RunConfig(env_id=ENV, steps=130, seed=3, seed_steps=60, pretrain_updates=5,
-                eval_every=40, eval_episodes=2)
+                updates_per_step=1.0, eval_every=40, eval_episodes=2)
 AGENT = AgentConfig(horizon=2, num_samples=16, iterations=2, num_elites=4)
 TRAIN = TrainConfig(batch_size=8, horizon=2)
 SMALL = {"latent_dim": 8, "hidden_dim": 16, "ensemble_size": 2}
