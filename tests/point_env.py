@@ -28,7 +28,9 @@ class PointMass(gym.Env):
         super().reset(seed=seed)
         self.pos = self.np_random.uniform(-0.8, 0.8, 2)
         self.vel = np.zeros(2)
-        goal = self.fixed_goal if self.fixed_goal is not None else self.np_random.uniform(-0.8, 0.8, 2)
+        goal = self.fixed_goal
+        if goal is None:
+            goal = self.np_random.uniform(-0.8, 0.8, 2)
         self.goal = np.asarray(goal, dtype=np.float64)
         return self._obs(), {}
 

@@ -114,7 +114,8 @@ class WorldModel(nn.Module):
         delta = self.dynamics(x).reshape(per * k, d)[:rows]
         return self._latent(z.reshape(rows, d) + delta).reshape(*lead, d)
 
-    def rollout(self, z0: torch.Tensor, actions: torch.Tensor, members: str = "mean") -> torch.Tensor:
+    def rollout(self, z0: torch.Tensor, actions: torch.Tensor,
+                members: str = "mean") -> torch.Tensor:
         """Imagined latents after each action: z0 (..., D), actions (..., H, A) -> (..., H, D).
 
         members: "mean" (every step is the members' mean) or "split" (each row follows one
