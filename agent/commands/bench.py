@@ -19,9 +19,11 @@ def _suite(name: str, doc: str) -> None:
         importlib.import_module(f"benchmarks.{name}").main(list(ctx.args))
 
     command.__doc__ = doc
-    app.command(name, context_settings=_PASS_THROUGH)(command)
+    app.command(name.replace("_", "-"), context_settings=_PASS_THROUGH)(command)
 
 
 _suite("planners", "Planner quality against budget, and latency (CPU; CUDA when present).")
 _suite("tasks", "DeepMind Control tasks against TD-MPC2, DreamerV3, SAC, random and the oracle.")
 _suite("goals", "Goal reaching from reward-free data: learned model against the oracle.")
+_suite("wm_speed", "World-model updates per second (CPU; CUDA eager vs graph when present).")
+_suite("wm_ablation", "What the anti-collapse term and the EMA target each contribute.")

@@ -1,0 +1,66 @@
+"""`wmpc eval` and `wmpc run`: the JSON contract, and bad input as one clear line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.config import AgentConfig, RunConfig
+from agent.online import OnlineRun
+from world_model.train import TrainConfig
+
+TESTS = Path(__file__).parent
+
+
+def _wmpc(*args, cwd=None):
+    env = {**os.environ, "PYTHONPATH": str(TESTS), "MUJOCO_GL": "egl"}
+    code = "from agent.cli import main; main()"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    cfg = RunConfig(env_id="point_env:PointMass-v0", steps=60, seed_steps=50, pretrain_updates=3,
+                    eval_every=60, eval_episodes=1)
+    OnlineRun(out, cfg, AgentConfig(num_samples=16, iterations=2, num_elites=4),
+              TrainConfig(batch_size=8, horizon=2),
+              {"latent_dim": 8, "hidden_dim": 16, "ensemble_size": 2}).run(False, False)
+    from agent.runs import save_config
+
+    save_config(out, {"agent": {"num_samples": 16, "iterations": 2, "num_elites": 4}})
+    return out
+
+
+def test_eval_writes_the_json_contract(tiny_run, tmp_path):
+    result = _wmpc("eval", "--run", str(tiny_run), "--env", "point_env:PointMass-v0",
+                   "--episodes", "2", "--json", str(tmp_path / "e.json"))
+    assert result.returncode == 0, result.stderr
+    data = json.loads((tmp_path / "e.json").read_text())
+    assert set(data) == {"env", "returns", "mean_return", "success_rate", "planner",
+                         "steps_per_episode"}
+    assert len(data["returns"]) == 2 and data["steps_per_episode"] == 50
+    assert data["planner"] == "mppi" and data["success_rate"] in (0.0, 0.5, 1.0)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["eval", "--run", "RUN", "--env", "dm_control/cartpole-balance-v0"], "trained for"),
+    (["eval", "--run", "/nonexistent/run", "--env", "point_env:PointMass-v0"], "not found"),
+    (["run", "--env", "point_env:PointMass-v0", "--out", "RUN", "--steps", "5"], "already holds"),
+    (["run", "--env", "NoSuchEnv-v9", "--out", "NEW", "--steps", "5"], "unknown env id"),
+])
+def test_bad_input_is_one_clear_line(tiny_run, tmp_path, args, words):
+    args = [str(tiny_run) if a == "RUN" else str(tmp_path / "new") if a == "NEW" else a
+            for a in args]
+    before = sorted(p.name for p in tiny_run.iterdir())
+    result = _wmpc(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0] and "Traceback" not in result.stderr
+    assert sorted(p.name for p in tiny_run.iterdir()) == before

@@ -1,0 +1,60 @@
+"""The MPC agent: plans to a known optimum, warm-starts from the shifted plan, batches, explores."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from agent.cost import Energy, Imagined
+from agent.mpc import MPCAgent
+from planners import CEM
+
+TARGET = torch.tensor([0.6, -0.4])
+
+
+class _Known:
+    """Imagination with a known cost: reward = -||a_t - TARGET||^2 at every step."""
+
+    def __init__(self, obs):
+        self.obs = obs
+
+    def __call__(self, actions):
+        rewards = -((actions - TARGET) ** 2).sum(-1)
+        alive = torch.ones_like(rewards)
+        return Imagined(actions, rewards, alive, alive[..., -1])
+
+
+def _agent(explore_std=0.0):
+    from agent.cost import TaskCost
+
+    planner = CEM(num_samples=128, iterations=8, seed=0)
+    return MPCAgent(planner, Energy([TaskCost(1.0)]), _Known, horizon=4, action_dim=2,
+                    explore_std=explore_std, seed=0)
+
+
+def test_act_finds_the_known_optimum_and_warm_starts():
+    agent = _agent()
+    first = agent.act(np.zeros(3, np.float32))
+    assert np.abs(first - TARGET.numpy()).max() < 0.1
+    before = agent._mean.clone()
+    agent.act(np.zeros(3, np.float32))
+    assert agent._init_mean(None).shape == (4, 2)
+    torch.testing.assert_close(agent._init_mean(None)[:-1], agent._mean[1:])
+    assert not torch.equal(before, agent._mean)
+    agent.reset()
+    assert agent._mean is None
+
+
+def test_batch_of_observations_gives_a_batch_of_actions():
+    actions = _agent().act(np.zeros((3, 5), np.float32))
+    assert actions.shape == (3, 2)
+    assert np.abs(actions - TARGET.numpy()).max() < 0.1
+
+
+def test_exploration_noise_only_when_asked_and_within_bounds():
+    agent = _agent(explore_std=0.5)
+    plain = agent.act(np.zeros(3, np.float32))
+    agent.reset()
+    noisy = _agent(explore_std=0.5).act(np.zeros(3, np.float32), explore=True)
+    assert not np.allclose(plain, noisy)
+    assert np.all(np.abs(noisy) <= 1.0)
