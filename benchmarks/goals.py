@@ -214,7 +214,7 @@ def main(argv: list[str]) -> list[dict]:
         env.close()
         goal_map = fit_goal_map(model, buffer.observations(), goal_slice)
         notes[name] = (f"{buffer.num_steps} decisions ({buffer.num_episodes} episodes), "
-                       f"{args.train_steps} updates, goal-map R2 {goal_map.r2:.3f}")
+                       f"{args.train_steps} updates, goal-map R2 {float(goal_map.r2):.3f}")
         base = {"task": name, "env": task.env_id, "horizon": task.horizon,
                 "action_repeat": task.action_repeat, "energy": task.mode,
                 "data_steps": buffer.num_steps, "goals": args.goals}
