@@ -257,7 +257,7 @@ class TrueGoalImagination:
         dm_env = getattr(base, "_env", None)
         if hasattr(base, "point_env"):
             self.model, self.data = base.point_env.model, base.point_env.data
-            self._step = lambda a: _flat(base.step(a)[0])
+            self._step = self._point_maze_step(base)
         elif dm_env is not None and hasattr(dm_env, "physics"):
             physics, task = dm_env.physics, dm_env.task
             self.model, self.data = physics.model.ptr, physics.data.ptr
@@ -279,6 +279,21 @@ class TrueGoalImagination:
             self._forward = lambda: mujoco.mj_forward(self.model, self.data)
         self._kind = mujoco.mjtState.mjSTATE_FULLPHYSICS.value
         self._state: np.ndarray | None = None
+
+    def _point_maze_step(self, base) -> Callable[[np.ndarray], np.ndarray]:
+        """PointMaze's step without its reward and info bookkeeping (3x faster): what
+        `PointEnv.step` does to the state, then the flat observation (achieved_goal,
+        desired_goal, observation) in `make_env`'s sorted key order."""
+        point = base.point_env
+
+        def step(action: np.ndarray) -> np.ndarray:
+            point._clip_velocity()
+            point.data.ctrl[:] = np.clip(action, -1.0, 1.0)
+            mujoco.mj_step(point.model, point.data, nstep=point.frame_skip)
+            qpos, qvel = point.data.qpos, point.data.qvel
+            return np.concatenate([qpos[:2], base.goal, qpos, qvel])
+
+        return step
 
     def sync(self) -> None:
         """Capture the env's current MuJoCo state as the start of every rollout."""
