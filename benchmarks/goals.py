@@ -170,9 +170,12 @@ def play(task: GoalTask, kind: str, goals: int, seed: int, *, model=None, goal_m
 def main(argv: list[str]) -> list[dict]:
     parser = argparse.ArgumentParser(prog="wmpc bench goals", description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", default=",".join(TASK_NAMES), help="Comma-separated tasks.")
-    parser.add_argument("--goals", type=int, default=50, help="Goals (episodes) per method.")
-    parser.add_argument("--budgets", default="32x2,128x3",
-                        help="CEM samples x iterations, comma-separated.")
+    parser.add_argument("--goals", default="50",
+                        help="Goals (episodes) per method: N, optionally with per-task "
+                        "overrides, e.g. 50,medium=20.")
+    parser.add_argument("--budgets", default="16x2,64x3",
+                        help="CEM samples x iterations, comma-separated; per-task overrides "
+                        "with task=SxI[+SxI...], e.g. 16x2,64x3,medium=64x3.")
     parser.add_argument("--data-steps", type=int, default=30_000, help="Random decisions per task.")
     parser.add_argument("--train-steps", type=int, default=4000, help="World-model updates.")
     parser.add_argument("--seed", type=int, default=0)
@@ -188,12 +191,14 @@ def main(argv: list[str]) -> list[dict]:
     torch.set_num_threads(1)
     os.environ.setdefault("MUJOCO_GL", "egl")
     if args.quick:
-        args.goals, args.budgets, args.data_steps, args.train_steps = 2, "8x1", 400, 20
-    budgets = [tuple(int(x) for x in b.split("x")) for b in args.budgets.split(",")]
+        args.goals, args.budgets, args.data_steps, args.train_steps = "2", "8x1", 400, 20
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = [t for t in tasks if t not in TASKS]
     if unknown:
         raise SystemExit(f"unknown task(s) {unknown}; choose from {', '.join(TASK_NAMES)}")
+    goals_of = _per_task(args.goals, int)
+    budgets_of = _per_task(args.budgets, lambda text: [
+        tuple(int(x) for x in b.split("x")) for b in text.split("+")])
     work = args.work or args.out / "goals_runs"
     rows, notes = [], {}
     for name in tasks:
@@ -217,22 +222,35 @@ def main(argv: list[str]) -> list[dict]:
                        f"{args.train_steps} updates, goal-map R2 {float(goal_map.r2):.3f}")
         base = {"task": name, "env": task.env_id, "horizon": task.horizon,
                 "action_repeat": task.action_repeat, "energy": task.mode,
-                "data_steps": buffer.num_steps, "goals": args.goals}
-        rand = play(task, "random", args.goals, args.seed)
+                "data_steps": buffer.num_steps, "goals": goals_of(name)}
+        rand = play(task, "random", goals_of(name), args.seed)
         rows.append({**base, "method": "random", "samples": 0, "iterations": 0,
                      "success_rate": float(np.mean(rand))})
-        for samples, iterations in budgets:
+        for samples, iterations in budgets_of(name):
             for kind in ("oracle", "model"):
-                res = play(task, kind, args.goals, args.seed, model=model, goal_map=goal_map,
+                res = play(task, kind, goals_of(name), args.seed, model=model, goal_map=goal_map,
                            samples=samples, iterations=iterations)
                 rows.append({**base, "method": kind, "samples": samples,
                              "iterations": iterations, "success_rate": float(np.mean(res))})
                 print(f"{name} {kind} {samples}x{iterations}: {np.mean(res):.2f}", flush=True)
         print(f"{name}: random {np.mean(rand):.2f}; {notes[name]}; "
               f"{time.time() - start:.0f} s", flush=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    _write(rows, notes, args, argv)
+        args.out.mkdir(parents=True, exist_ok=True)
+        _write(rows, notes, args, argv)
     return rows
+
+
+def _per_task(text: str, parse):
+    """"DEFAULT,task=VALUE,..." -> task name -> parsed value (a budget list joins with commas)."""
+    default, overrides = [], {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        if "=" in part:
+            task, value = part.split("=", 1)
+            overrides[task.strip()] = parse(value.strip())
+        else:
+            default.append(part)
+    base = parse("+".join(default)) if default else None
+    return lambda task: overrides.get(task, base)
 
 
 def _write(rows: list[dict], notes: dict, args, argv: list[str]) -> None:
