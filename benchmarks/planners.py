@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import platform
 import statistics
-import subprocess
 import tempfile
 import time
 from dataclasses import replace
@@ -29,6 +27,7 @@ import torch
 
 from benchmarks.latency import Case, make_call, time_interleaved
 from benchmarks.planner_problems import ANALYTIC, ORACLE, make_problem
+from benchmarks.provenance import commit, machine
 from benchmarks.tdmpc2_shape import ShapeConfig
 from planners import CEM, ICEM, MPPI, CEMGradient, GradientPlanner, RandomShooting
 
@@ -223,32 +222,6 @@ def plot_latency(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def _machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
-    return f"{cpu}, {os.cpu_count()} cores, {gpu}"
-
-
-def _commit() -> str:
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, check=True,
-                              capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
-                                "planners", *OWN_FILES], cwd=root, check=True,
-                               capture_output=True, text=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + (" (with uncommitted changes to the planner code)" if dirty else "")
-
-
 def _read_csv(path: Path) -> list[dict]:
     with path.open(newline="") as handle:
         return list(csv.DictReader(handle))
@@ -395,8 +368,8 @@ def main(argv: list[str]) -> None:
         rows = run_latency(args.quick, 2 if args.quick else 7, device)
         write_csv(rows, out / f"planners_latency_{device.type}.csv")
         plot_latency(rows, out / f"planners_latency_{device.type}.png")
-    meta = {"commit": _commit(), "date": time.strftime("%Y-%m-%d %H:%M %Z"),
-            "machine": f"{_machine()}; torch threads {args.threads}",
+    meta = {"commit": commit(("planners", *OWN_FILES)), "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+            "machine": f"{machine()}; torch threads {args.threads}",
             "seeds": " ".join(map(str, seeds)),
             "command": " ".join(["wmpc bench planners", *argv])}
     write_csv([meta], meta_path)

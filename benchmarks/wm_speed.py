@@ -15,9 +15,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
-import os
-import platform
-import subprocess
 import sys
 import time
 import traceback
@@ -26,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmarks.provenance import commit, machine
 from world_model import ModelConfig, WorldModel
 from world_model.data import ReplayBuffer
 from world_model.model import count_parameters
@@ -177,27 +175,6 @@ def profile(args: argparse.Namespace, model_cfg: ModelConfig, train_cfg: TrainCo
                 print(prof.key_averages().table(sort_by="device_time_total", row_limit=15))
         except Exception:  # noqa: BLE001 - profiling is optional
             traceback.print_exc()
-
-
-def machine(device: str) -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
-    except (OSError, StopIteration):
-        pass
-    text = f"CPU {cpu} x{os.cpu_count()} ({torch.get_num_threads()} torch threads)"
-    if device.startswith("cuda") and torch.cuda.is_available():
-        text += f"; GPU {torch.cuda.get_device_name(device)}"
-    return f"{text}; torch {torch.__version__}"
-
-
-def commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def plot(rows: list[dict], path: Path) -> None:
