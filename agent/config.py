@@ -56,6 +56,9 @@ class RunConfig:
     """Evaluate every this many decisions (and at the end)."""
     eval_episodes: int = 5
     """Episodes per evaluation, planned as one batch."""
+    ensemble_size: int = 2
+    """Predictor members of the online model (2 keeps CPU updates fast; planning rolls each
+    sample through one member, so it costs the same for any K)."""
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments passed to the environment's constructor."""
 

@@ -49,7 +49,7 @@ class OnlineRun:
         self.env = make_env(cfg.env_id, seed=cfg.seed, **cfg.env_kwargs)
         obs_dim = self.env.observation_space.shape[0]
         act_dim = self.env.action_space.shape[0]
-        self.model_cfg = runs.model_config(cfg.env_id, obs_dim, act_dim, agent_cfg, model_overrides)
+        self.model_cfg = runs.model_config(cfg, obs_dim, act_dim, agent_cfg, model_overrides)
         self.model = WorldModel(self.model_cfg, device=self.device, seed=cfg.seed,
                                 env_id=cfg.env_id)
         self.trainer = Trainer(self.model, train_cfg, device=self.device, seed=cfg.seed)
@@ -119,7 +119,9 @@ class OnlineRun:
         if resume:
             self.load_state_dict(runs.load_resume_point(self.out))
             runs.drop_evals_after(self.out, self.state.step)
-        writer = SummaryWriter(str(self.out / "tb"), purge_step=self.state.step if resume else None)
+        # Everything up to the resume point's step was logged before it was saved.
+        purge = self.state.step + 1 if resume else None
+        writer = SummaryWriter(str(self.out / "tb"), purge_step=purge)
         last_eval = runs.last_eval(self.out, self.state.step)
         obs, _ = self.env.reset(seed=self._episode_seed(self.state.episode))
         self.agent.reset()

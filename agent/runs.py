@@ -100,14 +100,14 @@ def _write_evals(out: Path, rows: list[dict]) -> None:
 
 
 def drop_evals_after(out: Path, step: int) -> None:
-    """Forget evaluations at or after `step` (they are redone on resume)."""
+    """Forget evaluations after `step`, the resume point (they are redone on resume)."""
     rows = read_evals(out)
-    _write_evals(out, [row for row in rows if row["step"] < step])
+    _write_evals(out, [row for row in rows if row["step"] <= step])
 
 
 def last_eval(out: Path, step: int) -> float | None:
-    """Mean return of the last evaluation before `step`, if any."""
-    rows = [row for row in read_evals(out) if row["step"] < step]
+    """Mean return of the last evaluation at or before `step`, if any."""
+    rows = [row for row in read_evals(out) if row["step"] <= step]
     return rows[-1]["mean_return"] if rows else None
 
 
@@ -140,13 +140,15 @@ class EpisodeRecorder:
                 np.asarray(self.rew, dtype=np.float32), np.array(self.term, dtype=bool), trunc)
 
 
-def model_config(env_id: str, obs_dim: int, act_dim: int, agent_cfg, overrides: dict | None):
-    """The world model's config for an env: its sizes, the agent's discount, episodic or not."""
+def model_config(run_cfg, obs_dim: int, act_dim: int, agent_cfg, overrides: dict | None):
+    """The world model's config for a run: the env's sizes, the agent's discount, episodic or not
+    (dm_control tasks never terminate), the run's ensemble size, then `overrides`."""
     from world_model import ModelConfig
 
-    episodic = not env_id.startswith("dm_control/")
+    episodic = not run_cfg.env_id.startswith("dm_control/")
+    sizes = {"ensemble_size": run_cfg.ensemble_size, **(overrides or {})}
     return ModelConfig(obs_dim=obs_dim, act_dim=act_dim, discount=agent_cfg.gamma,
-                       episodic=episodic, **(overrides or {}))
+                       episodic=episodic, **sizes)
 
 
 def save_model(out: Path, model, run_cfg) -> None:

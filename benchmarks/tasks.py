@@ -46,7 +46,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     p.add_argument("--anchors", type=Path, default=ROOT.parent / "shared" / "anchors")
     p.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
-    p.add_argument("--report-only", action="store_true", help="rebuild plot and table from CSV")
+    p.add_argument("--report-only", action="store_true",
+                   help="no runs: refresh from the run folders' evaluations, plot, table")
     return p.parse_args(argv)
 
 
@@ -62,24 +63,29 @@ def main(argv: list[str]) -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     args.out.mkdir(parents=True, exist_ok=True)
     csv_path = args.out / ("tasks_quick.csv" if args.quick else "tasks.csv")
-    if not args.report_only:
-        rows = [r for r in _read(csv_path) if r["task"] not in tasks]
-        for task in tasks:
-            rows += _baselines(task, args)
-            for seed in seeds:
-                rows += _learn(task, seed, args)
-                _write(csv_path, rows)
-        _write(csv_path, rows)
     rows = _read(csv_path)
+    for task in tasks:
+        if not args.report_only and not any(r["task"] == task and r["kind"] != "wmpc"
+                                            for r in rows):
+            rows += _baselines(task, args)
+            _write(csv_path, rows)
+        for seed in seeds:
+            if not args.report_only:
+                _learn(task, seed, args)
+            mine = _run_rows(task, seed, args)
+            if mine:
+                rows = [r for r in rows if (r["task"], r["kind"], str(r["seed"]))
+                        != (task, "wmpc", str(seed))] + mine
+                _write(csv_path, rows)
     _plot(rows, args.anchors, csv_path.with_suffix(".png"))
     if not args.quick:
         _report(rows, args, argv, csv_path)
 
 
-def _learn(task: str, seed: int, args) -> list[dict]:
+def _learn(task: str, seed: int, args) -> None:
     from agent.config import AgentConfig, RunConfig, online_train_config
     from agent.online import OnlineRun
-    from agent.runs import read_evals, save_config
+    from agent.runs import save_config
 
     out = args.runs / f"{task}_s{seed}"
     quick = {"seed_steps": 20, "pretrain_updates": 5} if args.quick else {}
@@ -91,10 +97,16 @@ def _learn(task: str, seed: int, args) -> list[dict]:
     save_config(out, {"run": dataclasses.asdict(cfg), "agent": dataclasses.asdict(agent_cfg),
                       "train": dataclasses.asdict(train_cfg), "model": run.model_cfg.to_dict()})
     run.run(resume=(out / "resume.pt").exists(), progress=not args.quick)
+
+
+def _run_rows(task: str, seed: int, args) -> list[dict]:
+    """The evaluations a run folder holds so far (also of a run still going or stopped)."""
+    from agent.runs import read_evals
+
     stamp = {"commit": commit(), "machine": machine(args.device)}
     return [{"task": task, "kind": "wmpc", "seed": seed, "step": r["step"],
              "return": r["mean_return"], "wall_seconds": r["wall_seconds"], **stamp}
-            for r in read_evals(out)]
+            for r in read_evals(args.runs / f"{task}_s{seed}")]
 
 
 def _baselines(task: str, args) -> list[dict]:

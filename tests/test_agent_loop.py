@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 import torch
 
 from agent.config import AgentConfig, RunConfig
@@ -20,8 +21,8 @@ TRAIN = TrainConfig(batch_size=8, horizon=2)
 SMALL = {"latent_dim": 8, "hidden_dim": 16, "ensemble_size": 2}
 
 
-def _run(out, steps, resume=False):
-    run = OnlineRun(out, dataclasses.replace(CFG, steps=steps), AGENT, TRAIN, SMALL)
+def _run(out, steps, resume=False, **changes):
+    run = OnlineRun(out, dataclasses.replace(CFG, steps=steps, **changes), AGENT, TRAIN, SMALL)
     return run, run.run(resume=resume, progress=False)
 
 
@@ -38,10 +39,11 @@ def test_counters_eval_cadence_and_outputs(tmp_path):
     assert (tmp_path / "dataset" / "data" / "metadata.json").exists()
 
 
-def test_resume_reproduces_an_uninterrupted_run(tmp_path):
-    whole, _ = _run(tmp_path / "whole", 130)
-    _run(tmp_path / "split", 75)  # stops mid-episode: the resume point is the episode end at 50
-    resumed, _ = _run(tmp_path / "split", 130, resume=True)
+@pytest.mark.parametrize("eval_every", [40, 50])  # 50: an evaluation at the resume point itself
+def test_resume_reproduces_an_uninterrupted_run(tmp_path, eval_every):
+    whole, _ = _run(tmp_path / "whole", 130, eval_every=eval_every)
+    _run(tmp_path / "split", 75, eval_every=eval_every)  # resume point: the episode end at 50
+    resumed, _ = _run(tmp_path / "split", 130, resume=True, eval_every=eval_every)
     def returns(out):
         return [(row["step"], row["returns"]) for row in read_evals(out)]
 

@@ -1,0 +1,32 @@
+"""Smoke test of `wmpc bench tasks --quick`: runs, baselines, anchors, CSV and plot."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from benchmarks import tasks
+
+ANCHORS = Path(__file__).resolve().parents[2] / "shared" / "anchors"
+
+
+def test_quick_run_writes_rows_for_wmpc_and_random(tmp_path):
+    tasks.main(["--quick", "--tasks", "cartpole-swingup", "--oracle-episodes", "0",
+                "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
+                "--anchors", str(ANCHORS)])
+    with (tmp_path / "out" / "tasks_quick.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["kind"] for r in rows} == {"wmpc", "random"}
+    assert [int(r["step"]) for r in rows if r["kind"] == "wmpc"] == [30, 60]
+    assert (tmp_path / "out" / "tasks_quick.png").stat().st_size > 0
+
+
+def test_anchor_curves_are_read_as_means_over_seeds():
+    curve = tasks.anchor_curve(ANCHORS, "tdmpc2", "cartpole-swingup")
+    if curve is None:
+        pytest.skip("the shared anchor curves are not beside this checkout")
+    steps, means = curve
+    assert steps[0] >= 0 and (means >= 0).all() and (means <= 1000).all()
+    assert abs(float(means[steps <= 100_000][-1]) - 839) < 1.0  # the README's 100k anchor
