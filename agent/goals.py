@@ -351,11 +351,12 @@ class GoalSuccess(gym.Wrapper):
 
     def __init__(self, env: gym.Env, spec: GoalSpec, tolerance: float):
         super().__init__(env)
-        self.spec, self.tolerance = spec, tolerance
+        self.goal_spec, self.tolerance = spec, tolerance
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
-        dist = float(np.linalg.norm(obs[self.spec.goal_slice] - self.spec.targets(obs)))
+        goal = self.goal_spec
+        dist = float(np.linalg.norm(obs[goal.goal_slice] - goal.targets(obs)))
         return obs, reward, terminated, truncated, {**info, "success": dist < self.tolerance}
 
 

@@ -123,6 +123,14 @@ def test_reward_free_model_reaches_goals_far_more_often_than_random(tmp_path):
     random_rate = json.loads((tmp_path / "random.json").read_text())["success_rate"]
     assert model_rate >= 0.5 and model_rate >= random_rate + 0.3, (model_rate, random_rate)
     assert (tmp_path / "run" / "goal_map.pt").is_file()
+    frame = parse_goal(f"dataset:{tmp_path / 'data'}:3:10")
+    assert frame.shape == (8,)
+    observed = _wmpc("eval", *common[:2], "--episodes", "2", "--run", "run", "--planner", "cem",
+                     "--samples", "32", "--iterations", "2", "--goal",
+                     f"dataset:{tmp_path / 'data'}:3:10", "--json", "frame.json", cwd=tmp_path)
+    assert observed.returncode == 0, observed.stderr
+    summary = json.loads((tmp_path / "frame.json").read_text())
+    assert summary["goal"].startswith("dataset:") and 0.0 <= summary["success_rate"] <= 1.0
 
 
 def test_goals_benchmark_quick_smoke(tmp_path):
