@@ -281,7 +281,7 @@ class TrueGoalImagination:
         self._state: np.ndarray | None = None
 
     def _point_maze_step(self, base) -> Callable[[np.ndarray], np.ndarray]:
-        """PointMaze's step without its reward and info bookkeeping (3x faster): what
+        """PointMaze's step without its reward and info bookkeeping (1.6x faster): what
         `PointEnv.step` does to the state, then the flat observation (achieved_goal,
         desired_goal, observation) in `make_env`'s sorted key order."""
         point = base.point_env
