@@ -200,6 +200,9 @@ def main(argv: list[str]) -> list[dict]:
     budgets_of = _per_task(args.budgets, lambda text: [
         tuple(int(x) for x in b.split("x")) for b in text.split("+")])
     work = args.work or args.out / "goals_runs"
+    from benchmarks.provenance import commit
+
+    args.code_commit = commit(("agent", "benchmarks/goals.py", "envs", "planners", "world_model"))
     rows, notes = [], {}
     for name in tasks:
         task = TASKS[name]
@@ -254,7 +257,7 @@ def _per_task(text: str, parse):
 
 
 def _write(rows: list[dict], notes: dict, args, argv: list[str]) -> None:
-    from benchmarks.provenance import commit, machine, replace_section, today
+    from benchmarks.provenance import machine, replace_section, today
     from world_model.checkpoint import atomic_write
 
     suffix = "_quick" if args.quick else ""
@@ -274,8 +277,15 @@ def _write(rows: list[dict], notes: dict, args, argv: list[str]) -> None:
     _plot(rows, png)
     if args.quick:
         return
-    lines = [f"Commit {commit()}, {today()}, {machine('cpu')}. Seed {args.seed}.",
+    lines = [f"Code at commit {args.code_commit}, written {today()}, {machine('cpu')}. "
+             f"Seed {args.seed} (goal i of a task: episode seed {args.seed * 1000} + i).",
              f"Command: `wmpc bench goals {' '.join(argv)}`", "",
+             "Success: PointMaze within 0.45 of the env's goal at any step (the episode stops "
+             "there); dm_control reacher-easy finger inside the target at the last step; "
+             "Reacher-v5 fingertip-target distance < 0.02 at the last step. Same CEM and the same "
+             "goal energy for oracle (true goal-space points) and model (MLP goal map on imagined "
+             "latents); episode lengths in decisions: "
+             + ", ".join(f"{n} {TASKS[n].decisions}" for n in notes) + ".", "",
              "Reward-free data (coloured-noise actions, rewards zeroed), per task: "]
     lines += [f"- {name}: {note}" for name, note in notes.items()]
     lines += ["", "| task | horizon x repeat, energy | random | budget | oracle | model |"
