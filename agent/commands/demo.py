@@ -13,9 +13,9 @@ from envs.errors import UserError
 
 def command(
     out: Path = typer.Option(Path("runs/demo"), help="Run folder (must not hold a run yet)."),
-    env: str = typer.Option("dm_control/cartpole-balance-v0", help="Environment id."),
-    steps: int = typer.Option(3_000, help="Agent decisions to learn from."),
-    episodes: int = typer.Option(5, help="Evaluation episodes for the learned agent and random."),
+    env: str = typer.Option("InvertedPendulum-v5", help="Environment id."),
+    steps: int = typer.Option(2_000, help="Agent decisions to learn from."),
+    episodes: int = typer.Option(3, help="Evaluation episodes for the learned agent and random."),
     seed: int = typer.Option(0, help="Seed of everything."),
     device: str = typer.Option("cpu", help="torch device."),
 ) -> None:
