@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from world_model import ModelConfig, WorldModel
-from world_model.data import ReplayBuffer
+from world_model.data import ReplayBuffer, random_episodes
 from world_model.metrics import evaluate_model
 from world_model.train import TrainConfig, Trainer
 
@@ -67,24 +67,8 @@ def collect(env_id: str, episodes: int, seed: int) -> ReplayBuffer:
     from envs import make_env
 
     env = make_env(env_id, seed=seed)
-    rng = np.random.default_rng(seed)
-    buf = ReplayBuffer(env.observation_space.shape[0], env.action_space.shape[0],
-                       metadata={"env_id": env_id, "policy": "uniform random"})
-    for e in range(episodes):
-        obs, _ = env.reset(seed=seed * 100_003 + e)
-        rows, act, rew, term, trunc = [obs], [], [], [], []
-        done = False
-        while not done:
-            a = rng.uniform(-1.0, 1.0, env.action_space.shape).astype(np.float32)
-            obs, r, te, tr, _ = env.step(a)
-            rows.append(obs)
-            act.append(a)
-            rew.append(r)
-            term.append(te)
-            trunc.append(tr)
-            done = te or tr
-        buf.add_episode(np.array(rows), np.array(act), np.array(rew), np.array(term),
-                        np.array(trunc))
+    buf = random_episodes(env, episodes, seed,
+                          metadata={"env_id": env_id, "policy": "uniform random"})
     env.close()
     return buf
 

@@ -363,3 +363,26 @@ def _metadata(raw: dict[str, Any], path: Path) -> dict[str, Any]:
     meta["env_id"] = env_id
     meta["source"] = str(path)
     return meta
+
+
+def random_episodes(env: Any, episodes: int, seed: int,
+                    metadata: dict[str, Any] | None = None) -> ReplayBuffer:
+    """`episodes` whole episodes of uniform random actions in [-1, 1] on `env` (flat observations,
+    e.g. from `envs.make_env`), episode e reset with seed `seed * 100_003 + e`."""
+    rng = np.random.default_rng(seed)
+    shape = env.action_space.shape
+    buf = ReplayBuffer(env.observation_space.shape[0], shape[0], metadata=metadata)
+    for e in range(episodes):
+        obs, _ = env.reset(seed=seed * 100_003 + e)
+        rows, act, rew, term, trunc = [obs], [], [], [], []
+        while not (term and term[-1]) and not (trunc and trunc[-1]):
+            a = rng.uniform(-1.0, 1.0, shape).astype(np.float32)
+            obs, r, te, tr, _ = env.step(a)
+            rows.append(obs)
+            act.append(a)
+            rew.append(r)
+            term.append(bool(te))
+            trunc.append(bool(tr))
+        buf.add_episode(np.array(rows), np.array(act), np.array(rew), np.array(term),
+                        np.array(trunc))
+    return buf
