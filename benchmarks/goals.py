@@ -225,7 +225,8 @@ def main(argv: list[str]) -> list[dict]:
                        f"{args.train_steps} updates, goal-map R2 {float(goal_map.r2):.3f}")
         base = {"task": name, "env": task.env_id, "horizon": task.horizon,
                 "action_repeat": task.action_repeat, "energy": task.mode,
-                "data_steps": buffer.num_steps, "goals": goals_of(name)}
+                "data_steps": buffer.num_steps, "goals": goals_of(name), "data": notes[name],
+                "commit": args.code_commit}
         rand = play(task, "random", goals_of(name), args.seed)
         rows.append({**base, "method": "random", "samples": 0, "iterations": 0,
                      "success_rate": float(np.mean(rand))})
@@ -262,6 +263,16 @@ def _write(rows: list[dict], notes: dict, args, argv: list[str]) -> None:
 
     suffix = "_quick" if args.quick else ""
     csv_path = args.out / f"goals{suffix}.csv"
+    if not args.quick and csv_path.is_file():  # keep the other tasks of earlier runs
+        with csv_path.open() as f:
+            kept = [r for r in csv.DictReader(f) if r["task"] not in notes and r.get("data")]
+        for r in kept:
+            notes.setdefault(r["task"], r["data"])
+            for key in ("horizon", "action_repeat", "data_steps", "goals", "samples",
+                        "iterations"):
+                r[key] = int(r[key])
+            r["success_rate"] = float(r["success_rate"])
+        rows = kept + rows
 
     def write_csv(f):
         import io
@@ -277,9 +288,9 @@ def _write(rows: list[dict], notes: dict, args, argv: list[str]) -> None:
     _plot(rows, png)
     if args.quick:
         return
-    lines = [f"Code at commit {args.code_commit}, written {today()}, {machine('cpu')}. "
-             f"Seed {args.seed} (goal i of a task: episode seed {args.seed * 1000} + i).",
-             f"Command: `wmpc bench goals {' '.join(argv)}`", "",
+    lines = [f"Written {today()}, {machine('cpu')}. Seed {args.seed} (goal i of a task: episode "
+             f"seed {args.seed * 1000} + i). Code commit per task in {csv_path.name}.",
+             f"Last command: `wmpc bench goals {' '.join(argv)}`", "",
              "Success: PointMaze within 0.45 of the env's goal at any step (the episode stops "
              "there); dm_control reacher-easy finger inside the target at the last step; "
              "Reacher-v5 fingertip-target distance < 0.02 at the last step. Same CEM and the same "
@@ -288,8 +299,8 @@ def _write(rows: list[dict], notes: dict, args, argv: list[str]) -> None:
              + ", ".join(f"{n} {TASKS[n].decisions}" for n in notes) + ".", "",
              "Reward-free data (coloured-noise actions, rewards zeroed), per task: "]
     lines += [f"- {name}: {note}" for name, note in notes.items()]
-    lines += ["", "| task | horizon x repeat, energy | random | budget | oracle | model |"
-              " model / oracle |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines += ["", "| task | horizon x repeat, energy | goals | random | budget | oracle | model |"
+              " model / oracle |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name in notes:
         mine = [r for r in rows if r["task"] == name]
         rand = next(r for r in mine if r["method"] == "random")["success_rate"]
@@ -298,7 +309,7 @@ def _write(rows: list[dict], notes: dict, args, argv: list[str]) -> None:
                      and x["iterations"] == r["iterations"])
             ratio = m["success_rate"] / r["success_rate"] if r["success_rate"] else float("nan")
             lines.append(f"| {name} | H{r['horizon']}x{r['action_repeat']}, {r['energy']} | "
-                         f"{rand:.2f} | CEM {r['samples']}x{r['iterations']} | "
+                         f"{r['goals']} | {rand:.2f} | CEM {r['samples']}x{r['iterations']} | "
                          f"{r['success_rate']:.2f} | {m['success_rate']:.2f} | {ratio:.2f} |")
     lines += ["", f"![goals]({png.name})"]
     replace_section(args.out / "RESULTS.md", "Goals", "\n".join(lines))
