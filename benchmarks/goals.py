@@ -332,6 +332,9 @@ def _plot(rows: list[dict], path: Path) -> None:
         rand = next(r for r in mine if r["method"] == "random")["success_rate"]
         ax.axhline(rand, color="grey", ls="--", label="random")
         ax.set_xscale("log")
+        budgets = sorted({r["samples"] * r["iterations"] for r in mine if r["samples"]})
+        ax.set_xticks(budgets, [str(b) for b in budgets])
+        ax.minorticks_off()
         ax.set_ylim(-0.05, 1.05)
         ax.set_title(name)
         ax.set_xlabel("CEM samples x iterations per decision")
