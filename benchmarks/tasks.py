@@ -85,7 +85,7 @@ def main(argv: list[str]) -> None:
 def _learn(task: str, seed: int, args) -> None:
     from agent.config import AgentConfig, RunConfig, online_train_config
     from agent.online import OnlineRun
-    from agent.runs import save_config
+    from agent.runs import load_config, save_config
 
     out = args.runs / f"{task}_s{seed}"
     quick = {"seed_steps": 20, "pretrain_updates": 5} if args.quick else {}
@@ -94,19 +94,26 @@ def _learn(task: str, seed: int, args) -> None:
     agent_cfg = AgentConfig(planner=args.planner)
     train_cfg = online_train_config()
     run = OnlineRun(out, cfg, agent_cfg, train_cfg, device=args.device)
+    resume = (out / "resume.pt").exists()
+    started = load_config(out).get("commit", commit()) if resume else commit()
     save_config(out, {"run": dataclasses.asdict(cfg), "agent": dataclasses.asdict(agent_cfg),
-                      "train": dataclasses.asdict(train_cfg), "model": run.model_cfg.to_dict()})
-    run.run(resume=(out / "resume.pt").exists(), progress=not args.quick)
+                      "train": dataclasses.asdict(train_cfg), "model": run.model_cfg.to_dict(),
+                      "commit": started})
+    run.run(resume=resume, progress=not args.quick)
 
 
 def _run_rows(task: str, seed: int, args) -> list[dict]:
-    """The evaluations a run folder holds so far (also of a run still going or stopped)."""
-    from agent.runs import read_evals
+    """The evaluations a run folder holds so far (also of a run still going or stopped), stamped
+    with the commit the run started from."""
+    from agent.runs import load_config, read_evals
 
-    stamp = {"commit": commit(), "machine": machine(args.device)}
+    out = args.runs / f"{task}_s{seed}"
+    if not (out / "config.json").exists():
+        return []
+    stamp = {"commit": load_config(out).get("commit", "unknown"), "machine": machine(args.device)}
     return [{"task": task, "kind": "wmpc", "seed": seed, "step": r["step"],
              "return": r["mean_return"], "wall_seconds": r["wall_seconds"], **stamp}
-            for r in read_evals(args.runs / f"{task}_s{seed}")]
+            for r in read_evals(out)]
 
 
 def _baselines(task: str, args) -> list[dict]:
@@ -184,9 +191,9 @@ def _plot(rows: list[dict], anchors: Path, path: Path) -> None:
         limit = max(int(r["step"]) for r in rows if r["task"] == task and r["kind"] == "wmpc")
         for algo in ANCHORS:
             curve = anchor_curve(anchors, algo, task)
-            if curve is not None:
+            if curve is not None:  # the published curves are sampled every 100k decisions
                 keep = curve[0] <= max(limit, 100_000)
-                ax.plot(curve[0][keep], curve[1][keep], label=algo, alpha=0.7)
+                ax.plot(curve[0][keep], curve[1][keep], "s:", label=algo, alpha=0.7)
         mine = [r for r in rows if r["task"] == task and r["kind"] == "wmpc"]
         for seed in sorted({r["seed"] for r in mine}):
             pts = sorted((int(r["step"]), float(r["return"])) for r in mine if r["seed"] == seed)
@@ -207,13 +214,14 @@ def _plot(rows: list[dict], anchors: Path, path: Path) -> None:
 
 def _report(rows: list[dict], args, argv: list[str], csv_path: Path) -> None:
     lines = [
-        f"Commit {rows[-1]['commit']}, {today()}; machine: {rows[-1]['machine']}; "
-        f"seeds {args.seeds}.", "",
+        f"Written {today()}; machine: {rows[-1]['machine']}; seeds {args.seeds}; the commit "
+        "each run started from is in the table.", "",
         f"Command: `wmpc bench tasks {shlex.join(argv)}`", "",
         "Conventions: action repeat 2, 500 decisions per episode, steps = agent decisions. "
         "random: uniform actions; oracle: the same planner and budget on the true simulator "
-        "(no critic). Anchors: mean of 3 seeds, last evaluation at or below the step.", "",
-        "| task | wmpc steps | wmpc return | wall s | TD-MPC2 at that step | TD-MPC2 100k "
+        "(no critic). Anchors: mean of 3 seeds at 100k decisions (the published curves have "
+        "no points between 0 and 100k).", "",
+        "| task | commit | wmpc steps | wmpc return | wall s | TD-MPC2 100k "
         "| DreamerV3 100k | SAC 100k | random | oracle |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -232,8 +240,7 @@ def _report(rows: list[dict], args, argv: list[str], csv_path: Path) -> None:
         base = {k: [float(r["return"]) for r in rows if r["task"] == task and r["kind"] == k]
                 for k in ("random", "oracle")}
         lines.append(
-            f"| {task} | {last} | {ret:.0f} | {wall:.0f} | "
-            f"{fmt(_anchor_at(args.anchors, 'tdmpc2', task, last))} | "
+            f"| {task} | {at_last[0]['commit']} | {last} | {ret:.0f} | {wall:.0f} | "
             + " | ".join(fmt(_anchor_at(args.anchors, a, task, 100_000)) for a in ANCHORS)
             + f" | {fmt(np.mean(base['random']) if base['random'] else None)} | "
             f"{fmt(np.mean(base['oracle']) if base['oracle'] else None)} |")
