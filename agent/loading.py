@@ -22,16 +22,18 @@ def load_run_model(run: Path, env_id: str | None, env, device: str):
     if (model.cfg.obs_dim, model.cfg.act_dim) != (obs_dim, act_dim):
         raise UserError(
             f"{run} was trained for observations {model.cfg.obs_dim} / actions "
-            f"{model.cfg.act_dim}, but {env_id} has {obs_dim} / {act_dim}")
+            f"{model.cfg.act_dim}, but {env_id or 'this env'} has {obs_dim} / {act_dim}")
     if env_id and model.env_id and model.env_id != env_id:
         raise UserError(f"{run} was trained on {model.env_id}, not {env_id}")
     return model
 
 
-def load_agent(run_dir: Path, env, device: str = "cpu", seed: int = 0):
-    """The MPC agent of a run, for one env (act(obs) -> action, reset())."""
+def load_agent(run_dir: Path, env, device: str = "cpu", seed: int = 0,
+               env_id: str | None = None):
+    """The MPC agent of a run, for one env (act(obs) -> action, reset()); refused when the run
+    was trained on another env than `env_id` (when given) or for other sizes."""
     agent_cfg = config_from_dict(AgentConfig, load_config(Path(run_dir)).get("agent", {}))
-    model = load_run_model(Path(run_dir), None, env, device)
+    model = load_run_model(Path(run_dir), env_id, env, device)
     return learned_agent(model, agent_cfg, env.action_space.shape[0], device, seed)
 
 

@@ -32,7 +32,7 @@ def _policy(name: str, env_id: str, env_kwargs: dict, beta: float, seed: int):
             )
         from agent.loading import load_agent
 
-        agent = load_agent(run_dir, env, device="cpu", seed=seed)
+        agent = load_agent(run_dir, env, device="cpu", seed=seed, env_id=env_id)
 
         class _AgentPolicy:
             """A trained agent as a collection policy."""
