@@ -69,7 +69,12 @@ class LatentImagination:
             raise ValueError(
                 f"z0 {tuple(self.z0.shape)} does not match actions {tuple(actions.shape)}")
         z0 = self.z0.unsqueeze(-2).expand(*actions.shape[:-2], self.z0.shape[-1])
-        future = self.model.rollout(z0, actions, members=self.members)
+        if batched and self.members == "split":
+            # Samples first, so each problem's samples spread over every member (not one each).
+            future = self.model.rollout(z0.transpose(0, 1), actions.transpose(0, 1),
+                                        members="split").transpose(0, 1)
+        else:
+            future = self.model.rollout(z0, actions, members=self.members)
         latents = torch.cat([z0.unsqueeze(-2), future], dim=-2)
         rewards = self.model.reward(latents[..., :-1, :], actions)
         alive, survive_end = _survival(self.model.termination(latents[..., :-1, :], actions))

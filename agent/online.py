@@ -22,6 +22,7 @@ from agent.build import learned_agent
 from agent.config import AgentConfig, RunConfig
 from agent.evaluate import run_episodes
 from envs import make_env
+from envs.errors import UserError
 from world_model import WorldModel
 from world_model.data import ReplayBuffer
 from world_model.train import TrainConfig, Trainer
@@ -117,8 +118,11 @@ class OnlineRun:
     def run(self, resume: bool, progress: bool = True) -> dict:
         """Run to `cfg.steps` decisions; returns the last evaluation and counters."""
         if resume:
-            self.load_state_dict(runs.load_resume_point(self.out))
-            runs.drop_evals_after(self.out, self.state.step)
+            try:
+                self.load_state_dict(runs.load_resume_point(self.out))
+            except RuntimeError as err:  # e.g. generator states saved on another device
+                raise UserError(f"cannot resume {self.out} on {self.device}: {err}") from None
+        runs.drop_evals_after(self.out, self.state.step)  # a fresh run starts with none
         # Everything up to the resume point's step was logged before it was saved.
         purge = self.state.step + 1 if resume else None
         writer = SummaryWriter(str(self.out / "tb"), purge_step=purge)
@@ -155,6 +159,7 @@ class OnlineRun:
                 bar.set_postfix(eval_return=f"{last_eval:.1f}")
             if done:
                 self.state.episode += 1
+                writer.flush()
                 runs.save_resume_point(self.out, self.state_dict())
                 runs.save_model(self.out, self.model, self.cfg)
                 obs, _ = self.env.reset(seed=self._episode_seed(self.state.episode))

@@ -42,7 +42,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--oracle-episodes", type=int, default=1, help="0 skips the oracle")
     p.add_argument("--planner", default="mppi")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--runs", type=Path, default=ROOT / "runs" / "bench_tasks")
+    p.add_argument("--runs", type=Path, default=None,
+                   help="run folders [default: runs/bench_tasks, runs/bench_tasks_quick]")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     p.add_argument("--anchors", type=Path, default=ROOT.parent / "shared" / "anchors")
     p.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
@@ -53,6 +54,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> None:
     args = parse(argv)
+    if args.runs is None:
+        args.runs = ROOT / "runs" / ("bench_tasks_quick" if args.quick else "bench_tasks")
     if args.quick:
         args.steps, args.eval_every, args.eval_episodes = 60, 30, 1
         args.baseline_episodes, args.oracle_episodes = 1, min(args.oracle_episodes, 1)
@@ -188,15 +191,17 @@ def _plot(rows: list[dict], anchors: Path, path: Path) -> None:
         return
     fig, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3.2), squeeze=False)
     for ax, task in zip(axes[0], tasks, strict=True):
-        limit = max(int(r["step"]) for r in rows if r["task"] == task and r["kind"] == "wmpc")
+        limit = max((int(r["step"]) for r in rows if r["task"] == task and r["kind"] == "wmpc"),
+                    default=0)
         for algo in ANCHORS:
             curve = anchor_curve(anchors, algo, task)
             if curve is not None:  # the published curves are sampled every 100k decisions
                 keep = curve[0] <= max(limit, 100_000)
                 ax.plot(curve[0][keep], curve[1][keep], "s:", label=algo, alpha=0.7)
         mine = [r for r in rows if r["task"] == task and r["kind"] == "wmpc"]
-        for seed in sorted({r["seed"] for r in mine}):
-            pts = sorted((int(r["step"]), float(r["return"])) for r in mine if r["seed"] == seed)
+        for seed in sorted({str(r["seed"]) for r in mine}):
+            pts = sorted((int(r["step"]), float(r["return"])) for r in mine
+                         if str(r["seed"]) == seed)
             ax.plot(*zip(*pts, strict=True), "k-o", ms=3, label=f"wmpc seed {seed}")
         for kind, style in (("random", "r:"), ("oracle", "g--")):
             vals = [float(r["return"]) for r in rows if r["task"] == task and r["kind"] == kind]

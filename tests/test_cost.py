@@ -55,3 +55,14 @@ def test_oracle_energy_equals_the_return_env_step_gives():
         env.reset(seed=1)
         total = sum(env.step(a)[1] for a in actions[i])
         assert abs(-float(cost[i]) - total) < 1e-4
+
+
+def test_split_members_plan_each_problem_of_a_batch_like_a_single_problem():
+    model = WorldModel(ModelConfig(obs_dim=3, act_dim=2, latent_dim=8, hidden_dim=16,
+                                   ensemble_size=2), seed=0)
+    z0 = model.encode(torch.randn(2, 3))
+    actions = torch.rand(2, 8, 4, 2) * 2 - 1
+    batched = LatentImagination(model, z0, "split")(actions).rewards
+    for b in range(2):
+        alone = LatentImagination(model, z0[b], "split")(actions[b]).rewards
+        torch.testing.assert_close(batched[b], alone)

@@ -54,6 +54,7 @@ def test_eval_writes_the_json_contract(tiny_run, tmp_path):
     (["eval", "--run", "/nonexistent/run", "--env", "point_env:PointMass-v0"], "not found"),
     (["run", "--env", "point_env:PointMass-v0", "--out", "RUN", "--steps", "5"], "already holds"),
     (["run", "--env", "NoSuchEnv-v9", "--out", "NEW", "--steps", "5"], "unknown env id"),
+    (["run", "--out", "RUN", "--resume"], "no resumable"),
 ])
 def test_bad_input_is_one_clear_line(tiny_run, tmp_path, args, words):
     args = [str(tiny_run) if a == "RUN" else str(tmp_path / "new") if a == "NEW" else a

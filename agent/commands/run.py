@@ -12,10 +12,12 @@ from envs.errors import UserError
 
 def command(
     env: str = typer.Option("dm_control/cartpole-swingup-v0", help="Environment id."),
-    steps: int = typer.Option(10_000, help="Agent decisions in the environment."),
+    steps: int | None = typer.Option(
+        None, help="Agent decisions in the environment [default: 10000; on --resume the run's]."),
     out: Path = typer.Option(..., help="Run folder (checkpoints, config, TensorBoard, dataset)."),
     planner: str = typer.Option("mppi", help="cem, icem, mppi, gradient or cem-gradient."),
-    device: str = typer.Option("cpu", help="torch device, e.g. cpu or cuda."),
+    device: str | None = typer.Option(
+        None, help="torch device, e.g. cpu or cuda [default: cpu; on --resume the run's]."),
     seed: int = typer.Option(0, help="Seed of everything."),
     resume: bool = typer.Option(False, help="Continue the run in --out exactly where it stopped."),
     seed_steps: int = typer.Option(1_000, help="Random decisions before planning starts."),
@@ -36,21 +38,29 @@ def command(
 
     if resume:
         saved = load_config(out)
-        cfg = dataclasses.replace(config_from_dict(RunConfig, saved["run"]), steps=steps)
+        if "run" not in saved or not (out / "resume.pt").exists():
+            raise UserError(f"{out} holds no resumable `wmpc run` (config.json + resume.pt)")
+        run_cfg = config_from_dict(RunConfig, saved["run"])
+        cfg = dataclasses.replace(run_cfg, steps=steps or run_cfg.steps)
         agent_cfg = config_from_dict(AgentConfig, saved["agent"])
         train_cfg = online_train_config(**saved["train"])
+        device = device or saved.get("device", "cpu")
     else:
         if out.exists() and any(out.iterdir()):
             raise UserError(f"{out} already holds a run: use --resume or another --out")
-        cfg = RunConfig(env_id=env, steps=steps, seed=seed, seed_steps=seed_steps,
+        cfg = RunConfig(env_id=env, steps=steps or 10_000, seed=seed, seed_steps=seed_steps,
                         eval_every=eval_every, eval_episodes=eval_episodes,
                         updates_per_step=updates_per_step, env_kwargs=parse_env_kwargs(env_kwargs))
         agent_cfg = AgentConfig(planner=planner, horizon=horizon, num_samples=samples,
                                 iterations=iterations)
         train_cfg = online_train_config()
+        device = device or "cpu"
     run = OnlineRun(out, cfg, agent_cfg, train_cfg, device=device)
     save_config(out, {"run": dataclasses.asdict(cfg), "agent": dataclasses.asdict(agent_cfg),
-                      "train": dataclasses.asdict(train_cfg), "model": run.model_cfg.to_dict()})
+                      "train": dataclasses.asdict(train_cfg), "model": run.model_cfg.to_dict(),
+                      "device": device})
     summary = run.run(resume=resume, progress=progress)
-    typer.echo(f"steps {summary['step']}  eval return {summary['eval_return']:.1f}  "
+    last = summary["eval_return"]
+    typer.echo(f"steps {summary['step']}  eval return "
+               f"{'none yet' if last is None else f'{last:.1f}'}  "
                f"wall {summary['wall_seconds']:.0f}s  -> {out}")
