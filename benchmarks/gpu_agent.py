@@ -4,9 +4,10 @@
     PYTHONPATH=. python3 benchmarks/gpu_agent.py --device cpu --quick --out /tmp/x   # smoke
 
 Unlike `gpu_planners.py` (a stand-in model of TD-MPC2's shape), this times what `wmpc run` plans
-with: `WorldModel` at TD-MPC2's size (latent 512, MLPs 512, K 5 predictor members), the energy
-task cost + critic (`agent.cost`), MPPI 512 samples x H3 x 6 iterations. Each timed call returns
-the first action to the host. Every configuration fails soft.
+with, at two sizes: TD-MPC2's (latent 512, MLPs 512, K 5 predictor members, MPPI 512 samples x H3
+x 6 iterations) and wmpc's own defaults (`ModelConfig`, `AgentConfig`, `RunConfig.ensemble_size`).
+The energy is task cost + critic (`agent.cost`). Each timed call returns the first action to the
+host. Every configuration fails soft.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ if __package__ in (None, ""):
 
 import torch
 
+from agent.config import AgentConfig, RunConfig
 from agent.cost import CriticCost, Energy, LatentImagination, TaskCost
 from planners import MPPI
 from world_model import ModelConfig, WorldModel
 
-COLUMNS = ["case", "members", "mode", "tf32", "warmup_s", "median_ms", "p10_ms", "p90_ms",
+COLUMNS = ["size", "case", "members", "mode", "tf32", "warmup_s", "median_ms", "p10_ms", "p90_ms",
            "device_name", "torch", "error"]
 
 
@@ -66,31 +68,22 @@ def main(argv: list[str] | None = None) -> list[dict]:
     device = torch.device(args.device)
     obs_dim, act_dim = 24, 6
     if args.quick:
-        cfg = ModelConfig(obs_dim=obs_dim, act_dim=act_dim, latent_dim=16, hidden_dim=16)
-        shape, repeats = (32, 3, 2, act_dim), 3
+        sizes = {"quick": (ModelConfig(obs_dim=obs_dim, act_dim=act_dim, latent_dim=16,
+                                       hidden_dim=16), (32, 3, 2, act_dim))}
+        repeats = 3
     else:
-        cfg, shape, repeats = ModelConfig.tdmpc2_size(obs_dim, act_dim), (512, 3, 6, act_dim), 200
-    model = WorldModel(cfg, device=device, seed=0).eval()
+        defaults = AgentConfig()
+        sizes = {"tdmpc2": (ModelConfig.tdmpc2_size(obs_dim, act_dim), (512, 3, 6, act_dim)),
+                 "wmpc-default": (ModelConfig(obs_dim=obs_dim, act_dim=act_dim,
+                                              ensemble_size=RunConfig().ensemble_size),
+                                  (defaults.num_samples, defaults.horizon, defaults.iterations,
+                                   act_dim))}
+        repeats = 200
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     rows = []
-    for members in ("split", "mean"):
-        for graph, tf32 in ((False, False), (True, False), (True, True)):
-            case = f"{members} {'graph' if graph else 'eager'} {'tf32' if tf32 else 'fp32'}"
-            row = {"case": case, "members": members, "mode": "graph" if graph else "eager",
-                   "tf32": tf32, "device_name": name, "torch": torch.__version__, "error": ""}
-            previous = torch.backends.cuda.matmul.allow_tf32
-            try:
-                torch.backends.cuda.matmul.allow_tf32 = tf32
-                row.update(_time_case(model, members, graph, device,
-                                      repeats if graph else max(3, repeats // 10), shape))
-                print(f"{case:22} warmup {row['warmup_s']:7.3f}s  median {row['median_ms']:8.3f}"
-                      f" ms  p10 {row['p10_ms']:8.3f}  p90 {row['p90_ms']:8.3f}", flush=True)
-            except Exception as err:  # fail soft: one configuration must not sink the run
-                row["error"] = f"{type(err).__name__}: {err}".replace("\n", " ")[:300]
-                print(f"{case:22} FAILED {row['error']}", flush=True)
-            finally:
-                torch.backends.cuda.matmul.allow_tf32 = previous
-            rows.append(row)
+    for size, (cfg, shape) in sizes.items():
+        rows += _time_size(size, WorldModel(cfg, device=device, seed=0).eval(), shape, device,
+                           repeats, name)
     out = Path(args.out) / ("agent_gpu_quick.csv" if args.quick else "agent_gpu.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="") as handle:
@@ -98,6 +91,31 @@ def main(argv: list[str] | None = None) -> list[dict]:
         writer.writeheader()
         writer.writerows(rows)
     print(f"wrote {out}")
+    return rows
+
+
+def _time_size(size: str, model, shape, device, repeats: int, name: str) -> list[dict]:
+    rows = []
+    for members in ("split", "mean"):
+        for graph, tf32 in ((False, False), (True, False), (True, True)):
+            case = f"{members} {'graph' if graph else 'eager'} {'tf32' if tf32 else 'fp32'}"
+            row = {"size": size, "case": case, "members": members,
+                   "mode": "graph" if graph else "eager", "tf32": tf32,
+                   "device_name": name, "torch": torch.__version__, "error": ""}
+            previous = torch.backends.cuda.matmul.allow_tf32
+            try:
+                torch.backends.cuda.matmul.allow_tf32 = tf32
+                row.update(_time_case(model, members, graph, device,
+                                      repeats if graph else max(3, repeats // 10), shape))
+                print(f"{size:12} {case:22} warmup {row['warmup_s']:7.3f}s  "
+                      f"median {row['median_ms']:8.3f} ms  p10 {row['p10_ms']:8.3f}  "
+                      f"p90 {row['p90_ms']:8.3f}", flush=True)
+            except Exception as err:  # fail soft: one configuration must not sink the run
+                row["error"] = f"{type(err).__name__}: {err}".replace("\n", " ")[:300]
+                print(f"{size:12} {case:22} FAILED {row['error']}", flush=True)
+            finally:
+                torch.backends.cuda.matmul.allow_tf32 = previous
+            rows.append(row)
     return rows
 
 

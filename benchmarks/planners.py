@@ -270,6 +270,30 @@ def _gpu_table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def _gpu_verdict(rows: list[dict]) -> str:
+    """One sentence: the fastest graphed MPPI at TD-MPC2's shape against the 0.5 ms target."""
+    mppi = [r for r in rows if r["case"].startswith("mppi graph") and "B" not in r["case"]
+            and not r["error"]]
+    if not mppi:
+        return "No graphed MPPI case succeeded."
+    best = min(mppi, key=lambda r: float(r["median_ms"]))
+    eager = next((r for r in rows if r["case"] == "reference eager fp32"), None)
+    ms = float(best["median_ms"])
+    text = (f"Fastest graphed MPPI: {best['case']}, {ms:.2f} ms per plan; the 0.5 ms target is "
+            f"{'met' if ms <= 0.5 else f'missed by {ms / 0.5:.1f}x'}")
+    if eager is not None:
+        text += f"; {float(eager['median_ms']) / ms:.1f}x faster than the eager reference"
+    return text + "."
+
+
+def _agent_gpu_table(rows: list[dict]) -> list[str]:
+    lines = ["| size | case | warm-up s | median ms / plan | p10 ms | p90 ms | error |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['size']} | {r['case']} | {r['warmup_s']} | {r['median_ms']} | {r['p10_ms']} "
+              f"| {r['p90_ms']} | {r['error']} |" for r in rows]
+    return lines
+
+
 def render_section(out: Path, meta: dict) -> str:
     """The `## Planners` section of RESULTS.md from the CSVs in `out`."""
     lines = ["## Planners", "",
@@ -300,7 +324,16 @@ def render_section(out: Path, meta: dict) -> str:
                   "benchmarks/results`; TD-MPC2's shape, 512 samples x H 3 x 6 iterations. "
                   "Anchor (TD-MPC2's code, H100): 29.2 ms eager, 2.79 ms compiled; "
                   "target <= 0.5 ms.", ""]
-        lines += _gpu_table(_read_csv(gpu))
+        rows = _read_csv(gpu)
+        lines += _gpu_table(rows)
+        lines += ["", _gpu_verdict(rows)]
+        agent = out / "agent_gpu.csv"
+        if agent.exists():
+            lines += ["", "The agent's own plan (`WorldModel` + `agent.cost` task cost and "
+                      "critic + MPPI) from `PYTHONPATH=. python3 benchmarks/gpu_agent.py --out "
+                      "benchmarks/results`: `split` sends each sample through one predictor "
+                      "member, `mean` averages all members.", ""]
+            lines += _agent_gpu_table(_read_csv(agent))
     else:
         lines += ["Not measured yet (no GPU here). Ready: `PYTHONPATH=. python3 "
                   "benchmarks/gpu_planners.py --out benchmarks/results` (tested on CPU with "
