@@ -30,6 +30,7 @@ from torch import Tensor
 
 from agent.cost import Energy, Imagined, LatentImagination
 from agent.mpc import MPCAgent
+from agent.point_maze_rollout import PointMazeRollout
 from envs.errors import UserError
 
 GOAL_MODES = ("end", "min", "sum")
@@ -246,11 +247,13 @@ class TrueGoalImagination:
     and returns an `Imagined` whose `latents` are the true points `obs[goal_slice]`
     (N, H + 1, G) after each decision (index 0 repeats index 1: the goal terms skip it), with
     zero rewards; the env is left exactly as it was. Supports Gymnasium MuJoCo
-    envs, Gymnasium-Robotics PointMaze and dm_control suite tasks.
+    envs, Gymnasium-Robotics PointMaze and dm_control suite tasks. On PointMaze, `fast=True`
+    rolls all sequences at once (`agent.point_maze_rollout`); `False` steps each in Python.
     """
 
-    def __init__(self, env: gym.Env, goal_slice: slice):
+    def __init__(self, env: gym.Env, goal_slice: slice, fast: bool = True):
         self.goal_slice = goal_slice
+        self._batched: PointMazeRollout | None = None
         self.repeat = env.get_wrapper_attr("action_repeat")
         self.to_env_action = env.get_wrapper_attr("to_env_action")
         base = env.unwrapped
@@ -258,6 +261,8 @@ class TrueGoalImagination:
         if hasattr(base, "point_env"):
             self.model, self.data = base.point_env.model, base.point_env.data
             self._step = self._point_maze_step(base)
+            if fast:
+                self._batched = PointMazeRollout(base)
         elif dm_env is not None and hasattr(dm_env, "physics"):
             physics, task = dm_env.physics, dm_env.task
             self.model, self.data = physics.model.ptr, physics.data.ptr
@@ -304,6 +309,9 @@ class TrueGoalImagination:
     def rollout_points(self, actions: np.ndarray) -> np.ndarray:
         """True goal-space points (N, H, G) after each decision of actions (N, H, A)."""
         env_actions = self.to_env_action(actions)
+        if self._batched is not None:
+            obs = self._batched.observations(self._state, env_actions, self.repeat)
+            return obs[..., self.goal_slice]
         n, horizon = env_actions.shape[:2]
         points = np.empty((n, horizon, self.goal_slice.stop - self.goal_slice.start))
         backup = mujoco.MjData(self.model)
