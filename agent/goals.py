@@ -157,14 +157,17 @@ class GoalCost:
 
     The points are `im.latents[..., 1:, :]` (N, H, D) (or (B, N, H, D)), mapped by `project`
     when given (latents -> goal space (..., G)). The target, (G,) or (B, G) in the same space,
-    is set before each plan with `aim`. Energy (..., N) = weight * mode(d_1..d_H).
+    is set before each plan with `aim`. Energy (..., N) = weight * mode(d_1..d_H), where d is
+    the Euclidean distance, or `metric(points (..., H, P), target (..., 1, G)) -> (..., H)` when
+    given (e.g. a learned temporal distance, `world_model.temporal_distance`).
     """
 
     def __init__(self, mode: str = "min", weight: float = 1.0,
-                 project: Callable[[Tensor], Tensor] | None = None):
+                 project: Callable[[Tensor], Tensor] | None = None,
+                 metric: Callable[[Tensor, Tensor], Tensor] | None = None):
         if mode not in GOAL_MODES:
             raise ValueError(f"goal mode must be one of {', '.join(GOAL_MODES)}, got {mode!r}")
-        self.mode, self.weight, self.project = mode, weight, project
+        self.mode, self.weight, self.project, self.metric = mode, weight, project, metric
         self.target: Tensor | None = None
 
     def aim(self, target: Tensor) -> None:
@@ -178,7 +181,10 @@ class GoalCost:
         if self.project is not None:
             points = self.project(points)
         target = self.target.to(points.device).unsqueeze(-2).unsqueeze(-2)
-        dist = torch.linalg.vector_norm(points - target, dim=-1)
+        if self.metric is None:
+            dist = torch.linalg.vector_norm(points - target, dim=-1)
+        else:
+            dist = self.metric(points, target)
         if self.mode == "end":
             agg = dist[..., -1]
         elif self.mode == "min":
@@ -189,30 +195,39 @@ class GoalCost:
 
 
 def learned_goal_agent(model, goal_map, spec: GoalSpec, planner, *, horizon: int,
-                       action_dim: int, mode: str = "min", seed: int = 0) -> MPCAgent:
+                       action_dim: int, mode: str = "min", seed: int = 0, distance=None,
+                       distance_weight: float = 1.0) -> MPCAgent:
     """MPC towards `spec` in the latent space of `model`.
 
     Observation goals compare latents with `encode(goal)`; goal-space targets compare
-    `goal_map(latents)` with the target (`goal_map` is needed then).
+    `goal_map(latents)` with the target (`goal_map` is needed then). A goal-space target may add
+    a learned temporal distance `distance(latents, target)` in decisions
+    (`world_model.temporal_distance.TemporalDistance`), weighted by `distance_weight`, aggregated
+    with the same `mode`.
     """
     device = model.device
     if spec.kind == "observation":
-        cost = GoalCost(mode)
+        if distance is not None:
+            raise ValueError("the temporal distance needs a goal-space target")
+        costs = [GoalCost(mode)]
         goal_z = model.encode(torch.as_tensor(spec.values, device=device))
     else:
         if goal_map is None:
             raise ValueError("goal-space targets need a goal map")
-        cost = GoalCost(mode, project=goal_map)
+        costs = [GoalCost(mode, project=goal_map)]
+        if distance is not None:
+            costs.append(GoalCost(mode, distance_weight, metric=distance))
 
     def imagine(obs: np.ndarray) -> LatentImagination:
         z0 = model.encode(torch.as_tensor(obs, dtype=torch.float32, device=device))
         if spec.kind == "observation":
-            cost.aim(goal_z.expand(*z0.shape[:-1], goal_z.shape[-1]))
+            costs[0].aim(goal_z.expand(*z0.shape[:-1], goal_z.shape[-1]))
         else:
-            cost.aim(torch.as_tensor(spec.targets(obs), device=device))
+            for cost in costs:
+                cost.aim(torch.as_tensor(spec.targets(obs), device=device))
         return LatentImagination(model, z0)
 
-    return MPCAgent(planner, Energy([cost]), imagine, horizon=horizon, action_dim=action_dim,
+    return MPCAgent(planner, Energy(costs), imagine, horizon=horizon, action_dim=action_dim,
                     device=device, seed=seed)
 
 

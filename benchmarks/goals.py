@@ -129,8 +129,10 @@ def train_model(buffer, out: Path, train_steps: int, seed: int):
 
 
 def play(task: GoalTask, kind: str, goals: int, seed: int, *, model=None, goal_map=None,
-         samples: int = 0, iterations: int = 0) -> list[bool]:
-    """Success of `goals` episodes (seeds seed*1000 + i) with kind random, oracle or model."""
+         samples: int = 0, iterations: int = 0, distance=None,
+         distance_weight: float = 1.0) -> list[bool]:
+    """Success of `goals` episodes (seeds seed*1000 + i) with kind random, oracle or model (the
+    model's energy adds `distance_weight` x the learned temporal `distance` when given)."""
     from agent.build import RandomAgent
     from agent.goals import learned_goal_agent, oracle_goal_agent
     from planners import CEM
@@ -150,7 +152,8 @@ def play(task: GoalTask, kind: str, goals: int, seed: int, *, model=None, goal_m
                                       action_dim=act_dim, mode=task.mode, seed=seed + i)
         else:
             agent = learned_goal_agent(model, goal_map, spec, planner, horizon=task.horizon,
-                                       action_dim=act_dim, mode=task.mode, seed=seed + i)
+                                       action_dim=act_dim, mode=task.mode, seed=seed + i,
+                                       distance=distance, distance_weight=distance_weight)
         success = False
         for _ in range(task.decisions):
             obs, _, terminated, truncated, info = env.step(agent.act(obs))
@@ -178,6 +181,9 @@ def main(argv: list[str]) -> list[dict]:
                         "with task=SxI[+SxI...], e.g. 16x2,64x3,medium=64x3.")
     parser.add_argument("--data-steps", type=int, default=30_000, help="Random decisions per task.")
     parser.add_argument("--train-steps", type=int, default=4000, help="World-model updates.")
+    parser.add_argument("--distance-weight", type=float, default=0.0,
+                        help="Add this weight x a learned temporal distance "
+                        "(world_model.temporal_distance) to the model's energy; 0: off.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--work", type=Path, default=None,
@@ -187,6 +193,7 @@ def main(argv: list[str]) -> list[dict]:
     args = parser.parse_args(argv)
     from agent.goals import goal_layout
     from world_model.goal_map import fit_goal_map
+    from world_model.temporal_distance import fit_temporal_distance
 
     torch.set_num_threads(1)
     os.environ.setdefault("MUJOCO_GL", "egl")
@@ -223,18 +230,27 @@ def main(argv: list[str]) -> list[dict]:
         goal_map = fit_goal_map(model, buffer.observations(), goal_slice)
         notes[name] = (f"{buffer.num_steps} decisions ({buffer.num_episodes} episodes), "
                        f"{args.train_steps} updates, goal-map R2 {float(goal_map.r2):.3f}")
+        distance, energy = None, task.mode
+        if args.distance_weight > 0:
+            episodes = [buffer.episode(e)["obs"] for e in range(buffer.num_episodes)]
+            distance = fit_temporal_distance(model, episodes, goal_slice, seed=args.seed)
+            energy = f"{task.mode}+{args.distance_weight:g}td"
+            notes[name] += (f", temporal distance (merge radius {distance.radius:.3f}) R2 "
+                            f"{float(distance.r2):.3f}")
         base = {"task": name, "env": task.env_id, "horizon": task.horizon,
-                "action_repeat": task.action_repeat, "energy": task.mode,
+                "action_repeat": task.action_repeat, "energy": energy,
                 "data_steps": buffer.num_steps, "goals": goals_of(name), "data": notes[name],
                 "commit": args.code_commit}
         rand = play(task, "random", goals_of(name), args.seed)
-        rows.append({**base, "method": "random", "samples": 0, "iterations": 0,
+        rows.append({**base, "energy": task.mode, "method": "random", "samples": 0, "iterations": 0,
                      "success_rate": float(np.mean(rand))})
         for samples, iterations in budgets_of(name):
             for kind in ("oracle", "model"):
                 res = play(task, kind, goals_of(name), args.seed, model=model, goal_map=goal_map,
-                           samples=samples, iterations=iterations)
-                rows.append({**base, "method": kind, "samples": samples,
+                           samples=samples, iterations=iterations, distance=distance,
+                           distance_weight=args.distance_weight)
+                rows.append({**base, "energy": energy if kind == "model" else task.mode,
+                             "method": kind, "samples": samples,
                              "iterations": iterations, "success_rate": float(np.mean(res))})
                 print(f"{name} {kind} {samples}x{iterations}: {np.mean(res):.2f}", flush=True)
         print(f"{name}: random {np.mean(rand):.2f}; {notes[name]}; "
@@ -308,7 +324,7 @@ def _write(rows: list[dict], notes: dict, args, argv: list[str]) -> None:
             m = next(x for x in mine if x["method"] == "model" and x["samples"] == r["samples"]
                      and x["iterations"] == r["iterations"])
             ratio = m["success_rate"] / r["success_rate"] if r["success_rate"] else float("nan")
-            lines.append(f"| {name} | H{r['horizon']}x{r['action_repeat']}, {r['energy']} | "
+            lines.append(f"| {name} | H{r['horizon']}x{r['action_repeat']}, {m['energy']} | "
                          f"{r['goals']} | {rand:.2f} | CEM {r['samples']}x{r['iterations']} | "
                          f"{r['success_rate']:.2f} | {m['success_rate']:.2f} | {ratio:.2f} |")
     lines += ["", f"![goals]({png.name})"]
