@@ -17,6 +17,7 @@ from agent.cost import (
     TaskCost,
 )
 from agent.mpc import MPCAgent
+from agent.prior import PolicyPrior, prior_candidates
 from envs.errors import UserError
 from planners import PLANNERS
 
@@ -32,8 +33,10 @@ def make_planner(cfg: AgentConfig, device: torch.device | str, seed: int):
     return cls(device=device, seed=seed, **{k: v for k, v in wanted.items() if k in names})
 
 
-def learned_agent(model, cfg: AgentConfig, action_dim: int, device, seed: int) -> MPCAgent:
-    """MPC in the latent space of `model`: task cost + critic (+ disagreement)."""
+def learned_agent(model, cfg: AgentConfig, action_dim: int, device, seed: int,
+                  prior: PolicyPrior | None = None) -> MPCAgent:
+    """MPC in the latent space of `model`: task cost + critic (+ disagreement), with
+    `cfg.prior_samples` rollouts of `prior` as candidates when both are given."""
     terms = [TaskCost(cfg.gamma)]
     if cfg.use_critic:
         terms.append(CriticCost(cfg.gamma))
@@ -44,8 +47,16 @@ def learned_agent(model, cfg: AgentConfig, action_dim: int, device, seed: int) -
         z0 = model.encode(torch.as_tensor(obs, dtype=torch.float32, device=model.device))
         return LatentImagination(model, z0, cfg.members)
 
+    propose = None
+    if prior is not None and cfg.prior_samples > 0:
+
+        def propose(imagination: LatentImagination, generator: torch.Generator) -> torch.Tensor:
+            return prior_candidates(prior, model, imagination.z0, cfg.horizon, cfg.prior_samples,
+                                    cfg.prior_noise, generator)
+
     return MPCAgent(make_planner(cfg, device, seed), Energy(terms), imagine, horizon=cfg.horizon,
-                    action_dim=action_dim, device=device, explore_std=cfg.explore_std, seed=seed)
+                    action_dim=action_dim, device=device, explore_std=cfg.explore_std, seed=seed,
+                    propose=propose)
 
 
 def oracle_agent(oracles: list, cfg: AgentConfig, action_dim: int, seed: int) -> MPCAgent:

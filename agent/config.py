@@ -34,6 +34,11 @@ class AgentConfig:
     K times cheaper) or "mean" (every step is the members' mean)."""
     explore_std: float = 0.3
     """Std of Gaussian noise added to executed actions while training (none in evaluation)."""
+    prior_samples: int = 0
+    """Rollouts of the policy prior (`agent.prior`) injected into every plan as candidates;
+    0 disables the prior and its training."""
+    prior_noise: float = 0.3
+    """Std of the Gaussian noise on the prior's actions in all but its first rollout."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,9 @@ class MPCAgent:
     """Receding-horizon control around any planner and energy.
 
     imagine: obs `(O,)` or `(B, O)` (numpy) -> an `Imagination` rolling sequences out from there.
-    planner: an object with `plan(cost_fn, init_mean) -> PlanResult`.
+    planner: an object with `plan(cost_fn, init_mean, candidates) -> PlanResult`.
+    propose: optional (imagination, generator) -> candidate sequences `(M, H, A)` / `(B, M, H, A)`
+    added to every plan (e.g. a policy prior's rollouts); it draws noise from `generator`.
     """
 
     def __init__(
@@ -33,6 +35,7 @@ class MPCAgent:
         device: str | torch.device = "cpu",
         explore_std: float = 0.0,
         seed: int = 0,
+        propose: Callable[[Imagination, torch.Generator], torch.Tensor] | None = None,
     ):
         self.planner = planner
         self.energy = energy
@@ -41,6 +44,7 @@ class MPCAgent:
         self.action_dim = action_dim
         self.device = torch.device(device)
         self.explore_std = explore_std
+        self.propose = propose
         self.generator = torch.Generator(device="cpu").manual_seed(seed)
         self.last_cost: float | np.ndarray | None = None
         self._mean: torch.Tensor | None = None
@@ -64,8 +68,10 @@ class MPCAgent:
     def plan(self, obs: np.ndarray):
         """The planner's full result for `obs` `(O,)` or `(B, O)`; updates the warm start."""
         batch = obs.shape[0] if obs.ndim == 2 else None
-        cost_fn = self.energy.bind(self.imagine(obs))
-        result = self.planner.plan(cost_fn, self._init_mean(batch))
+        imagination = self.imagine(obs)
+        candidates = None if self.propose is None else self.propose(imagination, self.generator)
+        result = self.planner.plan(self.energy.bind(imagination), self._init_mean(batch),
+                                   candidates)
         self._mean = result.actions.detach()
         self.last_cost = result.cost
         return result

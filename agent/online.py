@@ -21,6 +21,7 @@ from agent import runs
 from agent.build import learned_agent
 from agent.config import AgentConfig, RunConfig
 from agent.evaluate import run_episodes
+from agent.prior import PolicyPrior, PriorTrainer
 from envs import make_env
 from envs.errors import UserError
 from world_model import WorldModel
@@ -55,7 +56,14 @@ class OnlineRun:
                                 env_id=cfg.env_id)
         self.trainer = Trainer(self.model, train_cfg, device=self.device, seed=cfg.seed)
         self.buffer = ReplayBuffer(obs_dim, act_dim)
-        self.agent = learned_agent(self.model, agent_cfg, act_dim, self.device, seed=cfg.seed)
+        self.prior, self.prior_trainer = None, None
+        if agent_cfg.prior_samples > 0:
+            self.prior = PolicyPrior(self.model_cfg.latent_dim, act_dim, self.model_cfg.hidden_dim,
+                                     seed=cfg.seed, device=self.device)
+            self.prior_trainer = PriorTrainer(self.prior, self.model, lr=train_cfg.lr,
+                                              gamma=agent_cfg.gamma)
+        self.agent = learned_agent(self.model, agent_cfg, act_dim, self.device, seed=cfg.seed,
+                                   prior=self.prior)
         self.rng = np.random.default_rng(cfg.seed)
         self.state = LoopState()
 
@@ -63,17 +71,25 @@ class OnlineRun:
         return self.cfg.seed * 1_000_003 + episode
 
     def state_dict(self) -> dict:
-        return {
+        state = {
             "loop": asdict(self.state),
             "trainer": self.trainer.state_dict(),
             "buffer": self.buffer.state_dict(),
             "agent": self.agent.state_dict(),
             "rng": self.rng.bit_generator.state,
         }
+        if self.prior_trainer is not None:
+            state["prior"] = self.prior_trainer.state_dict()
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         self.state = LoopState(**state["loop"])
         self.trainer.load_state_dict(state["trainer"])
+        if self.prior_trainer is not None:
+            if "prior" not in state:
+                raise UserError("the resume point has no policy prior; resume with the run's own"
+                                " agent config")
+            self.prior_trainer.load_state_dict(state["prior"])
         self.buffer = ReplayBuffer.from_state_dict(state["buffer"])
         self.agent.load_state_dict(state["agent"])
         self.rng.bit_generator.state = state["rng"]
@@ -84,6 +100,8 @@ class OnlineRun:
             batch = self.buffer.sample(self.train_cfg.batch_size, self.train_cfg.horizon,
                                        self.trainer.generator)
             losses = self.trainer.update(batch)
+            if self.prior_trainer is not None:
+                losses.update(self.prior_trainer.update(batch["obs"]))
         for key, value in losses.items():
             writer.add_scalar(f"train/{key}", value, self.state.step)
 
@@ -99,12 +117,19 @@ class OnlineRun:
         self.state.update_credit -= count
         self._update(writer, count)
 
+    def _save_policy(self) -> None:
+        """The model (and prior) where `wmpc eval` loads them."""
+        runs.save_model(self.out, self.model, self.cfg)
+        if self.prior is not None:
+            runs.save_prior(self.out, self.prior)
+
     def evaluate(self, writer: SummaryWriter) -> float:
         k = self.cfg.eval_episodes
         envs = [make_env(self.cfg.env_id, seed=self.cfg.seed + 10_000 + i, **self.cfg.env_kwargs)
                 for i in range(k)]
         agent = learned_agent(self.model, self.agent_cfg, self.env.action_space.shape[0],
-                              self.device, seed=self.cfg.seed + 7919 * (self.state.evals + 1))
+                              self.device, seed=self.cfg.seed + 7919 * (self.state.evals + 1),
+                              prior=self.prior)
         seeds = [self._episode_seed(10**6 + self.state.evals * k + i) for i in range(k)]
         result = run_episodes(envs, agent, seeds=seeds)
         for env in envs:
@@ -161,13 +186,13 @@ class OnlineRun:
                 self.state.episode += 1
                 writer.flush()
                 runs.save_resume_point(self.out, self.state_dict())
-                runs.save_model(self.out, self.model, self.cfg)
+                self._save_policy()
                 obs, _ = self.env.reset(seed=self._episode_seed(self.state.episode))
                 self.agent.reset()
                 episode = runs.EpisodeRecorder(obs)
         bar.close()
         writer.close()
-        runs.save_model(self.out, self.model, self.cfg)
+        self._save_policy()
         runs.save_dataset(self.out, self.buffer, episode, self.cfg)
         return {"step": self.state.step, "eval_return": last_eval,
                 "wall_seconds": self.state.wall_seconds}

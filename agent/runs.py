@@ -2,6 +2,7 @@
 
 RUN/config.json       resolved configs (run, agent, train, model)
 RUN/model*            the world model (world_model.checkpoint format; `load_world_model(RUN)`)
+RUN/prior.pt          the policy prior's weights (runs with `AgentConfig.prior_samples` > 0)
 RUN/resume.pt         everything needed to continue exactly, taken at the last episode end
 RUN/evals.csv         step, mean return, wall seconds, returns of each evaluation
 RUN/dataset/          the run's own trajectories as a Minari dataset
@@ -45,11 +46,22 @@ def load_config(run: Path) -> dict:
         raise UserError(f"corrupt run config {path}: {err}") from None
 
 
-def save_resume_point(out: Path, state: dict) -> None:
-    """Save the loop's full state (tensors, numbers, strings only)."""
+def _save_tensors(path: Path, state: dict) -> None:
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    write_atomic(out / "resume.pt", buffer.getvalue())
+    write_atomic(path, buffer.getvalue())
+
+
+def _load_tensors(path: Path, what: str) -> dict:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises several types for a damaged file
+        raise UserError(f"corrupt {what} {path}: {err}") from None
+
+
+def save_resume_point(out: Path, state: dict) -> None:
+    """Save the loop's full state (tensors, numbers, strings only)."""
+    _save_tensors(out / "resume.pt", state)
 
 
 def load_resume_point(out: Path) -> dict:
@@ -57,10 +69,30 @@ def load_resume_point(out: Path) -> dict:
     path = out / "resume.pt"
     if not path.exists():
         raise UserError(f"nothing to resume in {out}: no resume.pt (was an episode finished?)")
+    return _load_tensors(path, "resume point")
+
+
+def save_prior(out: Path, prior) -> None:
+    """Save the policy prior's weights for `load_prior`."""
+    _save_tensors(out / "prior.pt", prior.state_dict())
+
+
+def load_prior(run: Path, model, agent_cfg):
+    """The run's policy prior on `model`'s device, or None when the run plans without one."""
+    from agent.prior import PolicyPrior
+
+    if agent_cfg.prior_samples <= 0:
+        return None
+    path = run / "prior.pt"
+    if not path.exists():
+        raise UserError(f"{run} plans with a policy prior but has no {path.name}")
+    prior = PolicyPrior(model.cfg.latent_dim, model.cfg.act_dim, model.cfg.hidden_dim,
+                        device=model.device)
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for a damaged file
-        raise UserError(f"corrupt resume point {path}: {err}") from None
+        prior.load_state_dict(_load_tensors(path, "policy prior"))
+    except RuntimeError as err:
+        raise UserError(f"policy prior {path} does not fit the run's model: {err}") from None
+    return prior
 
 
 def append_eval(out: Path, step: int, returns: list[float], wall_seconds: float) -> None:

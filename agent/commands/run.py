@@ -27,6 +27,8 @@ def command(
     samples: int = typer.Option(256, help="Candidate sequences per planner iteration."),
     iterations: int = typer.Option(4, help="Planner iterations per decision."),
     updates_per_step: float = typer.Option(0.5, help="Model updates per decision."),
+    prior_samples: int = typer.Option(
+        0, help="Policy-prior rollouts injected into each plan (0: no prior)."),
     env_kwargs: str | None = typer.Option(None, help="JSON keyword arguments for the env."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
@@ -52,7 +54,7 @@ def command(
                         eval_every=eval_every, eval_episodes=eval_episodes,
                         updates_per_step=updates_per_step, env_kwargs=parse_env_kwargs(env_kwargs))
         agent_cfg = AgentConfig(planner=planner, horizon=horizon, num_samples=samples,
-                                iterations=iterations)
+                                iterations=iterations, prior_samples=prior_samples)
         train_cfg = online_train_config()
         device = device or "cpu"
     run = OnlineRun(out, cfg, agent_cfg, train_cfg, device=device)
