@@ -59,6 +59,22 @@ def _load_tensors(path: Path, what: str) -> dict:
         raise UserError(f"corrupt {what} {path}: {err}") from None
 
 
+def resumed_configs(out: Path, steps: int | None = None) -> tuple:
+    """(run, agent, train configs, device) of the resumable `wmpc run` in `out`, with its steps
+    replaced by `steps` when given; a folder without one is a UserError."""
+    import dataclasses
+
+    from agent.config import AgentConfig, RunConfig, config_from_dict, online_train_config
+
+    saved = load_config(out)
+    if "run" not in saved or not (out / "resume.pt").exists():
+        raise UserError(f"{out} holds no resumable `wmpc run` (config.json + resume.pt)")
+    run_cfg = config_from_dict(RunConfig, saved["run"])
+    run_cfg = dataclasses.replace(run_cfg, steps=steps or run_cfg.steps)
+    return (run_cfg, config_from_dict(AgentConfig, saved["agent"]),
+            online_train_config(**saved["train"]), saved.get("device", "cpu"))
+
+
 def save_resume_point(out: Path, state: dict) -> None:
     """Save the loop's full state (tensors, numbers, strings only)."""
     _save_tensors(out / "resume.pt", state)

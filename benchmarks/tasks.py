@@ -41,6 +41,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--baseline-episodes", type=int, default=5, help="random-action episodes")
     p.add_argument("--oracle-episodes", type=int, default=1, help="0 skips the oracle")
     p.add_argument("--planner", default="mppi")
+    p.add_argument("--prior-samples", type=int, default=0,
+                   help="policy-prior rollouts per plan in new runs (a resumed run keeps its own)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--runs", type=Path, default=None,
                    help="run folders [default: runs/bench_tasks, runs/bench_tasks_quick]")
@@ -88,16 +90,19 @@ def main(argv: list[str]) -> None:
 def _learn(task: str, seed: int, args) -> None:
     from agent.config import AgentConfig, RunConfig, online_train_config
     from agent.online import OnlineRun
-    from agent.runs import load_config, save_config
+    from agent.runs import load_config, resumed_configs, save_config
 
     out = args.runs / f"{task}_s{seed}"
-    quick = {"seed_steps": 20, "pretrain_updates": 5} if args.quick else {}
-    cfg = RunConfig(env_id=TASKS[task], steps=args.steps, seed=seed, eval_every=args.eval_every,
-                    eval_episodes=args.eval_episodes, **quick)
-    agent_cfg = AgentConfig(planner=args.planner)
-    train_cfg = online_train_config()
-    run = OnlineRun(out, cfg, agent_cfg, train_cfg, device=args.device)
     resume = (out / "resume.pt").exists()
+    if resume:  # a run keeps the configs it started with; only its length changes
+        cfg, agent_cfg, train_cfg, _ = resumed_configs(out, args.steps)
+    else:
+        quick = {"seed_steps": 20, "pretrain_updates": 5} if args.quick else {}
+        cfg = RunConfig(env_id=TASKS[task], steps=args.steps, seed=seed,
+                        eval_every=args.eval_every, eval_episodes=args.eval_episodes, **quick)
+        agent_cfg = AgentConfig(planner=args.planner, prior_samples=args.prior_samples)
+        train_cfg = online_train_config()
+    run = OnlineRun(out, cfg, agent_cfg, train_cfg, device=args.device)
     started = load_config(out).get("commit", commit()) if resume else commit()
     save_config(out, {"run": dataclasses.asdict(cfg), "agent": dataclasses.asdict(agent_cfg),
                       "train": dataclasses.asdict(train_cfg), "model": run.model_cfg.to_dict(),

@@ -23,6 +23,21 @@ def test_quick_run_writes_rows_for_wmpc_and_random(tmp_path):
     assert (tmp_path / "out" / "tasks_quick.png").stat().st_size > 0
 
 
+def test_a_resumed_run_keeps_its_own_agent_config(tmp_path, monkeypatch):
+    from agent.runs import load_config, read_evals
+
+    monkeypatch.setitem(tasks.TASKS, "point", "point_env:PointMass-v0")  # 50-step episodes
+    common = ["--quick", "--tasks", "point", "--oracle-episodes", "0", "--runs",
+              str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "--anchors", str(ANCHORS)]
+    tasks.main(common + ["--prior-samples", "2"])
+    run = tmp_path / "runs" / "point_s0"
+    assert (run / "resume.pt").exists()  # taken at the episode end at step 50
+    tasks.main(common)  # without --prior-samples: resumes the run with its prior all the same
+    assert load_config(run)["agent"]["prior_samples"] == 2
+    assert (run / "prior.pt").exists()
+    assert [r["step"] for r in read_evals(run)] == [30, 60]
+
+
 def test_anchor_curves_are_read_as_means_over_seeds():
     curve = tasks.anchor_curve(ANCHORS, "tdmpc2", "cartpole-swingup")
     if curve is None:

@@ -33,20 +33,14 @@ def command(
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
     """Learn a task online: random seed steps, then plan with the learned model as it learns."""
-    from agent.config import AgentConfig, RunConfig, config_from_dict, online_train_config
+    from agent.config import AgentConfig, RunConfig, online_train_config
     from agent.online import OnlineRun
-    from agent.runs import load_config, save_config
+    from agent.runs import resumed_configs, save_config
     from envs.make import parse_env_kwargs
 
     if resume:
-        saved = load_config(out)
-        if "run" not in saved or not (out / "resume.pt").exists():
-            raise UserError(f"{out} holds no resumable `wmpc run` (config.json + resume.pt)")
-        run_cfg = config_from_dict(RunConfig, saved["run"])
-        cfg = dataclasses.replace(run_cfg, steps=steps or run_cfg.steps)
-        agent_cfg = config_from_dict(AgentConfig, saved["agent"])
-        train_cfg = online_train_config(**saved["train"])
-        device = device or saved.get("device", "cpu")
+        cfg, agent_cfg, train_cfg, saved_device = resumed_configs(out, steps)
+        device = device or saved_device
     else:
         if out.exists() and any(out.iterdir()):
             raise UserError(f"{out} already holds a run: use --resume or another --out")
