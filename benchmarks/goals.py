@@ -179,8 +179,12 @@ def main(argv: list[str]) -> list[dict]:
     parser.add_argument("--budgets", default="16x2,64x3",
                         help="CEM samples x iterations, comma-separated; per-task overrides "
                         "with task=SxI[+SxI...], e.g. 16x2,64x3,medium=64x3.")
-    parser.add_argument("--data-steps", type=int, default=30_000, help="Random decisions per task.")
-    parser.add_argument("--train-steps", type=int, default=4000, help="World-model updates.")
+    parser.add_argument("--data-steps", default="30000",
+                        help="Random decisions per task: N, optionally with per-task overrides, "
+                        "e.g. 30000,medium=60000.")
+    parser.add_argument("--train-steps", default="4000",
+                        help="World-model updates: N, optionally with per-task overrides, "
+                        "e.g. 4000,medium=12000.")
     parser.add_argument("--distance-weight", type=float, default=0.0,
                         help="Add this weight x a learned temporal distance "
                         "(world_model.temporal_distance) to the model's energy; 0: off.")
@@ -198,12 +202,13 @@ def main(argv: list[str]) -> list[dict]:
     torch.set_num_threads(1)
     os.environ.setdefault("MUJOCO_GL", "egl")
     if args.quick:
-        args.goals, args.budgets, args.data_steps, args.train_steps = "2", "8x1", 400, 20
+        args.goals, args.budgets, args.data_steps, args.train_steps = "2", "8x1", "400", "20"
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = [t for t in tasks if t not in TASKS]
     if unknown:
         raise SystemExit(f"unknown task(s) {unknown}; choose from {', '.join(TASK_NAMES)}")
     goals_of = _per_task(args.goals, int)
+    data_of, updates_of = _per_task(args.data_steps, int), _per_task(args.train_steps, int)
     budgets_of = _per_task(args.budgets, lambda text: [
         tuple(int(x) for x in b.split("x")) for b in text.split("+")])
     work = args.work or args.out / "goals_runs"
@@ -217,19 +222,19 @@ def main(argv: list[str]) -> list[dict]:
             task = dataclasses.replace(task, decisions=min(task.decisions, 10),
                                        horizon=min(task.horizon, 5))
         start = time.time()
-        buffer = collect(task, args.data_steps, args.seed)
+        buffer = collect(task, data_of(name), args.seed)
         run_dir = work / f"{name}_seed{args.seed}"
         if run_dir.exists():
             import shutil
 
             shutil.rmtree(run_dir)
-        model = train_model(buffer, run_dir, args.train_steps, args.seed)
+        model = train_model(buffer, run_dir, updates_of(name), args.seed)
         env = _make(task, 0)
         goal_slice = task.goal_slice or goal_layout(env)["achieved_goal"]
         env.close()
         goal_map = fit_goal_map(model, buffer.observations(), goal_slice)
         notes[name] = (f"{buffer.num_steps} decisions ({buffer.num_episodes} episodes), "
-                       f"{args.train_steps} updates, goal-map R2 {float(goal_map.r2):.3f}")
+                       f"{updates_of(name)} updates, goal-map R2 {float(goal_map.r2):.3f}")
         distance, energy = None, task.mode
         if args.distance_weight > 0:
             episodes = [buffer.episode(e)["obs"] for e in range(buffer.num_episodes)]
@@ -263,13 +268,16 @@ def main(argv: list[str]) -> list[dict]:
 def _per_task(text: str, parse):
     """"DEFAULT,task=VALUE,..." -> task name -> parsed value (a budget list joins with commas)."""
     default, overrides = [], {}
-    for part in (p.strip() for p in text.split(",") if p.strip()):
-        if "=" in part:
-            task, value = part.split("=", 1)
-            overrides[task.strip()] = parse(value.strip())
-        else:
-            default.append(part)
-    base = parse("+".join(default)) if default else None
+    try:
+        for part in (p.strip() for p in text.split(",") if p.strip()):
+            if "=" in part:
+                task, value = part.split("=", 1)
+                overrides[task.strip()] = parse(value.strip())
+            else:
+                default.append(part)
+        base = parse("+".join(default)) if default else None
+    except ValueError as err:
+        raise SystemExit(f"cannot read {text!r}: {err}") from err
     return lambda task: overrides.get(task, base)
 
 
@@ -311,7 +319,9 @@ def _write(rows: list[dict], notes: dict, args, argv: list[str]) -> None:
              "there); dm_control reacher-easy finger inside the target at the last step; "
              "Reacher-v5 fingertip-target distance < 0.02 at the last step. Same CEM and the same "
              "goal energy for oracle (true goal-space points) and model (MLP goal map on imagined "
-             "latents); episode lengths in decisions: "
+             "latents); an energy `+W td` adds, for the model only, W x the learned temporal "
+             "distance in decisions (`world_model.temporal_distance`, fitted reward-free on "
+             "the same data). Episode lengths in decisions: "
              + ", ".join(f"{n} {TASKS[n].decisions}" for n in notes) + ".", "",
              "Reward-free data (coloured-noise actions, rewards zeroed), per task: "]
     lines += [f"- {name}: {note}" for name, note in notes.items()]
