@@ -6,7 +6,8 @@ target in latent space, `fit_goal_map` regresses the goal-space slice of the tra
 observations on their (frozen) embeddings `encode(obs)` with a small MLP: no rewards are used. The
 planner then minimises the distance of `GoalMap(z_t)` to the target along imagined latents.
 (A quadratic ridge regression explained only 87% of Reacher-v5's fingertip-to-target variance; this
-MLP explains 99.6%.)
+MLP explains 99.8% after 2,100 Adam steps and 99.94% after 10,500, which took Reacher-v5 goal
+success from 0.86 to 1.00 with the same world model: hence the long default fit.)
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class GoalMap(nn.Module):
 
 
 def fit_goal_map(model: nn.Module, observations: np.ndarray, goal_slice: slice, *,
-                 epochs: int = 20, max_steps: int = 3000, batch: int = 256, lr: float = 1e-3,
+                 epochs: int = 100, max_steps: int = 20_000, batch: int = 256, lr: float = 1e-3,
                  seed: int = 0, max_points: int = 100_000) -> GoalMap:
     """Fit the map on observations (N, O) of the data: targets are `observations[:, goal_slice]`.
 
