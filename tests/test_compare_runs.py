@@ -1,0 +1,34 @@
+"""`benchmarks/compare_runs.py`: an ablation table from run folders that differ in one setting."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from agent.runs import append_eval
+from benchmarks import compare_runs
+
+
+def _run(folder, prior_samples, returns):
+    folder.mkdir()
+    config = {"run": {"env_id": "x", "steps": 20}, "agent": {"prior_samples": prior_samples}}
+    (folder / "config.json").write_text(json.dumps(config))
+    for step, ret in returns:
+        append_eval(folder, step, [ret, ret + 2.0], wall_seconds=step / 10)
+
+
+def test_table_csv_and_differences(tmp_path):
+    _run(tmp_path / "a", 0, [(10, 1.0), (20, 5.0)])
+    _run(tmp_path / "b", 24, [(10, 3.0)])
+    out = tmp_path / "out"
+    compare_runs.main(["--run", f"base={tmp_path / 'a'}", "--run", f"prior={tmp_path / 'b'}",
+                       "--name", "ab", "--title", "Prior", "--out", str(out)])
+    with (out / "ab.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["label"], r["step"], r["return"]) for r in rows] == [
+        ("base", "10", "2.0"), ("base", "20", "6.0"), ("prior", "10", "4.0")]
+    text = (out / "RESULTS.md").read_text()
+    assert "## Ablation: Prior" in text
+    assert "agent.prior_samples: base=0, prior=24" in text and "run.steps" not in text
+    assert "| 10 | 2 | 4 |" in text and "| 20 | 6 | — |" in text
+    assert (out / "ab.png").stat().st_size > 0
