@@ -285,6 +285,7 @@ def _write(rows: list[dict], notes: dict, args, argv: list[str]) -> None:
     from benchmarks.provenance import machine, replace_section, today
     from world_model.checkpoint import atomic_write
 
+    notes = dict(notes)  # the kept tasks' notes are for this file only, not the next write
     suffix = "_quick" if args.quick else ""
     csv_path = args.out / f"goals{suffix}.csv"
     if not args.quick and csv_path.is_file():  # keep the other tasks of earlier runs
