@@ -68,7 +68,10 @@ def main(argv: list[str] | None = None) -> None:
         cells = [next((f"{r['return']:.0f}" for r in rows if r["label"] == label
                        and r["step"] == step), "—") for label in runs]
         table.append(f"| {step} | " + " | ".join(cells) + " |")
-    body = [f"Written {today()}; commit {commit()}; machine: {machine()}.", "",
+    started = ", ".join(f"{label}: {configs[label].get('commit', 'not recorded')}"
+                        for label in runs)
+    body = [f"Written {today()} at commit {commit()}; commit each run started from: {started}. "
+            f"Machine of this script: {machine()}; `wmpc run` uses one torch thread.", "",
             f"Command: `python benchmarks/compare_runs.py {shlex.join(argv)}`", "",
             "Mean evaluation return (5 episodes, no exploration noise) of `wmpc run` folders that "
             "differ only in:", ""]
