@@ -1,11 +1,14 @@
 """The MPC agent: plan the lowest-energy action sequence from an observation, execute its first.
 
 Works on one observation `(O,)` or a batch `(B, O)` (B independent problems planned in one call);
-the previous solution, shifted by one decision, warm-starts the next plan.
+the previous solution, shifted by one decision, warm-starts the next plan. With `graph=True` each
+input shape's whole plan is captured once as a CUDA graph (`planners.graph`) and replayed with the
+new start latent copied in (eager where there is no CUDA).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import numpy as np
@@ -22,6 +25,8 @@ class MPCAgent:
     planner: an object with `plan(cost_fn, init_mean, candidates) -> PlanResult`.
     propose: optional (imagination, generator) -> candidate sequences `(M, H, A)` / `(B, M, H, A)`
     added to every plan (e.g. a policy prior's rollouts); it draws noise from `generator`.
+    graph: replay a captured plan per input shape; needs an imagination whose only per-call input
+    is its start tensor `z0` (`LatentImagination`) and an energy without per-call state.
     """
 
     def __init__(
@@ -36,6 +41,7 @@ class MPCAgent:
         explore_std: float = 0.0,
         seed: int = 0,
         propose: Callable[[Imagination, torch.Generator], torch.Tensor] | None = None,
+        graph: bool = False,
     ):
         self.planner = planner
         self.energy = energy
@@ -45,6 +51,8 @@ class MPCAgent:
         self.device = torch.device(device)
         self.explore_std = explore_std
         self.propose = propose
+        self.graph = graph
+        self._graphs: dict[tuple, tuple] = {}
         self.generator = torch.Generator(device="cpu").manual_seed(seed)
         self.last_cost: float | np.ndarray | None = None
         self._mean: torch.Tensor | None = None
@@ -70,11 +78,26 @@ class MPCAgent:
         batch = obs.shape[0] if obs.ndim == 2 else None
         imagination = self.imagine(obs)
         candidates = None if self.propose is None else self.propose(imagination, self.generator)
-        result = self.planner.plan(self.energy.bind(imagination), self._init_mean(batch),
-                                   candidates)
+        init = self._init_mean(batch)
+        if self.graph:
+            result = self._replay(imagination, init, candidates)
+        else:
+            result = self.planner.plan(self.energy.bind(imagination), init, candidates)
         self._mean = result.actions.detach()
         self.last_cost = result.cost
         return result
+
+    def _replay(self, imagination, init: torch.Tensor, candidates: torch.Tensor | None):
+        """The captured plan for these shapes (captured on first use) with this call's z0."""
+        key = (tuple(init.shape), None if candidates is None else tuple(candidates.shape))
+        if key not in self._graphs:
+            static = copy.copy(imagination)
+            static.z0 = imagination.z0.clone()
+            plan = self.planner.graphed(self.energy.bind(static), init, candidates)
+            self._graphs[key] = (static, plan)
+        static, plan = self._graphs[key]
+        static.z0.copy_(imagination.z0)
+        return plan(init, candidates)
 
     def act(self, obs: np.ndarray, explore: bool = False) -> np.ndarray:
         """First action of the plan for `obs`: `(A,)` or `(B, A)` in [-1, 1]."""

@@ -55,6 +55,10 @@ def test_eval_writes_the_json_contract(tiny_run, tmp_path):
     (["run", "--env", "point_env:PointMass-v0", "--out", "RUN", "--steps", "5"], "already holds"),
     (["run", "--env", "NoSuchEnv-v9", "--out", "NEW", "--steps", "5"], "unknown env id"),
     (["run", "--out", "RUN", "--resume"], "no resumable"),
+    (["run", "--env", "point_env:PointMass-v0", "--out", "NEW", "--device", "gpu"],
+     "not a torch device"),
+    (["eval", "--run", "RUN", "--env", "point_env:PointMass-v0", "--device", "cuda:99"],
+     "CUDA"),
 ])
 def test_bad_input_is_one_clear_line(tiny_run, tmp_path, args, words):
     args = [str(tiny_run) if a == "RUN" else str(tmp_path / "new") if a == "NEW" else a

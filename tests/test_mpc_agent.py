@@ -58,3 +58,25 @@ def test_exploration_noise_only_when_asked_and_within_bounds():
     noisy = _agent(explore_std=0.5).act(np.zeros(3, np.float32), explore=True)
     assert not np.allclose(plain, noisy)
     assert np.all(np.abs(noisy) <= 1.0)
+
+
+def test_graph_mode_replays_with_each_calls_start_latent():
+    """On a CPU the captured plan falls back to eager, but through the same static-z0 plumbing the
+    CUDA replay uses: every call must plan from its own observation, exactly as eager does."""
+    from agent.build import learned_agent
+    from agent.config import AgentConfig
+    from world_model import ModelConfig, WorldModel
+
+    model = WorldModel(ModelConfig(obs_dim=3, act_dim=2, latent_dim=8, hidden_dim=16,
+                                   ensemble_size=2), seed=0)
+    with torch.no_grad():
+        model.reward_head[-1].weight.normal_(generator=torch.Generator().manual_seed(1))
+    cfg = AgentConfig(num_samples=32, iterations=2, num_elites=4)
+    eager, graphed = (learned_agent(model, cfg, 2, "cpu", seed=0) for _ in range(2))
+    graphed.graph = True
+    observations = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    plans = [(eager.act(o), graphed.act(o)) for o in observations]
+    for a, b in plans:
+        np.testing.assert_array_equal(a, b)
+    assert len(graphed._graphs) == 1
+    assert not np.allclose(plans[0][0], plans[-1][0])  # the observations do change the plan

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from agent.commands import check_device
 from envs.errors import UserError
 
 
@@ -32,6 +33,7 @@ def command(
 
     if out.exists() and any(out.iterdir()):
         raise UserError(f"{out} already holds a run: remove it or pass another --out")
+    check_device(device)
     cfg = RunConfig(env_id=env, steps=steps, seed=seed, seed_steps=min(1_000, steps // 3),
                     pretrain_updates=500, eval_every=steps, eval_episodes=episodes)
     agent_cfg, train_cfg = AgentConfig(), online_train_config()

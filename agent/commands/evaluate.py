@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from agent.commands import check_device
 from envs.errors import UserError
 
 
@@ -60,6 +61,7 @@ def command(
     parsed_goal = parse_goal(goal) if goal is not None else None
     if run is None and not oracle and planner != "random":
         raise UserError("give --run RUN, or --oracle, or --planner random")
+    check_device(device)
     saved = load_config(run).get("agent", {}) if run is not None and not oracle else {}
     agent_cfg = config_from_dict(AgentConfig, saved)
     overrides = {"planner": planner if planner not in (None, "random") else None,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from agent.commands import check_device
 from envs.errors import UserError
 
 
@@ -51,6 +52,7 @@ def command(
                                 iterations=iterations, prior_samples=prior_samples)
         train_cfg = online_train_config()
         device = device or "cpu"
+    check_device(device)
     run = OnlineRun(out, cfg, agent_cfg, train_cfg, device=device)
     save_config(out, {"run": dataclasses.asdict(cfg), "agent": dataclasses.asdict(agent_cfg),
                       "train": dataclasses.asdict(train_cfg), "model": run.model_cfg.to_dict(),

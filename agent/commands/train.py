@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from agent.commands import check_device
+
 
 def _opt(text: str) -> typer.models.OptionInfo:
     return typer.Option(help=text)
@@ -56,7 +58,7 @@ def command(
                           checkpoint_every=checkpoint_every, log_every=log_every, bf16=bf16)
     except ValueError as err:
         raise user_error(f"bad training setting: {err}") from err
-    _check_device(device)
+    check_device(device)
     metrics = train_offline(data, out, cfg, overrides, device=device, seed=seed, resume=resume,
                             progress=progress)
     k = max(int(name.rsplit("k", 1)[1]) for name in metrics if name.startswith("pred_ratio_k"))
@@ -64,16 +66,3 @@ def command(
                f"{metrics[f'pred_ratio_k{k}']:.3f} (shuffled actions "
                f"{metrics[f'shuffled_ratio_k{k}']:.3f}), probe R2 {metrics['probe_r2']:.3f}, "
                f"effective rank {metrics['effective_rank']:.1f} -> {out}")
-
-
-def _check_device(device: str) -> None:
-    import torch
-
-    from world_model.errors import user_error
-
-    try:
-        dev = torch.device(device)
-    except RuntimeError as err:
-        raise user_error(f"--device {device!r} is not a torch device") from err
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise user_error(f"--device {device}: CUDA is not available on this machine")
