@@ -106,6 +106,7 @@ def test_cli_bad_goal_is_one_line(tmp_path):
         assert result.returncode == 2 and len(lines) == 1 and expected in lines[0], result.stderr
 
 
+@pytest.mark.slow
 def test_reward_free_model_reaches_goals_far_more_often_than_random(tmp_path):
     assert _wmpc("collect", "--env", GOAL_ENV, "--steps", "4000", "--out", str(tmp_path / "data"),
                  "--no-progress", cwd=tmp_path).returncode == 0
