@@ -58,10 +58,11 @@ class TemporalDistance(nn.Module):
 
     def __init__(self, latent_dim: int, goal_dim: int, hidden: int = 256, seed: int = 0):
         super().__init__()
-        torch.manual_seed(seed)
-        self.net = nn.Sequential(nn.Linear(latent_dim + goal_dim, hidden), nn.Mish(),
-                                 nn.Linear(hidden, hidden), nn.Mish(),
-                                 nn.Linear(hidden, hidden), nn.Mish(), nn.Linear(hidden, 1))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.net = nn.Sequential(nn.Linear(latent_dim + goal_dim, hidden), nn.Mish(),
+                                     nn.Linear(hidden, hidden), nn.Mish(),
+                                     nn.Linear(hidden, hidden), nn.Mish(), nn.Linear(hidden, 1))
         self.register_buffer("goal_mean", torch.zeros(goal_dim))
         self.register_buffer("goal_std", torch.ones(goal_dim))
         self.register_buffer("r2", torch.tensor(float("nan")))
@@ -82,11 +83,14 @@ class TemporalDistance(nn.Module):
 
 def fit_temporal_distance(model: nn.Module, episodes: list[np.ndarray], goal_slice: slice, *,
                           stride: int = 5, radius: float | None = None, steps: int = 3000,
-                          batch: int = 512, lr: float = 1e-3, seed: int = 0) -> TemporalDistance:
+                          batch: int = 512, lr: float = 1e-3, seed: int = 0,
+                          max_nodes: int = 8000) -> TemporalDistance:
     """Fit d(z, g) on the data's graph distances (`graph_distances`).
 
     `episodes`: per episode its observations (T_e + 1, O); goal-space points are
     `obs[:, goal_slice]`. `radius` None: the median goal-space move of one decision in the data.
+    The distance table holds M^2 floats for M graph nodes: `stride` grows so that M is at most
+    `max_nodes` plus one per episode.
     Pairs whose start node belongs to every tenth episode are held out; the
     head's `r2` is the share of log(1 + distance) variance it explains there. Deterministic for a
     given seed and device.
@@ -95,6 +99,7 @@ def fit_temporal_distance(model: nn.Module, episodes: list[np.ndarray], goal_sli
     if radius is None:
         radius = float(np.median(np.concatenate(
             [np.linalg.norm(np.diff(p, axis=0), axis=1) for p in points])))
+    stride = max(stride, -(-sum(len(p) for p in points) // max_nodes))
     nodes, dist = graph_distances(points, stride, radius)
     device = next(model.parameters()).device
     obs = np.stack([episodes[e][t] for e, t in nodes]).astype(np.float32)
