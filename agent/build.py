@@ -56,7 +56,8 @@ def learned_agent(model, cfg: AgentConfig, action_dim: int, device, seed: int,
 
     return MPCAgent(make_planner(cfg, device, seed), Energy(terms), imagine, horizon=cfg.horizon,
                     action_dim=action_dim, device=device, explore_std=cfg.explore_std, seed=seed,
-                    propose=propose, graph=torch.device(device).type == "cuda")
+                    propose=propose,
+                    graph=cfg.cuda_graph and torch.device(device).type == "cuda")
 
 
 def oracle_agent(oracles: list, cfg: AgentConfig, action_dim: int, seed: int) -> MPCAgent:

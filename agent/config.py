@@ -37,6 +37,8 @@ class AgentConfig:
     prior_samples: int = 0
     """Rollouts of the policy prior (`agent.prior`) injected into every plan as candidates;
     0 disables the prior and its training."""
+    cuda_graph: bool = True
+    """On CUDA, capture each plan shape once as a CUDA graph and replay it (no effect on a CPU)."""
     prior_noise: float = 0.3
     """Std of the Gaussian noise on the prior's actions in all but its first rollout."""
 

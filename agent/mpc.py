@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from agent.cost import Energy, Imagination
+from agent.cost import Energy, Imagination, LatentImagination
 from planners import shift
 
 
@@ -89,6 +89,8 @@ class MPCAgent:
 
     def _replay(self, imagination, init: torch.Tensor, candidates: torch.Tensor | None):
         """The captured plan for these shapes (captured on first use) with this call's z0."""
+        if not isinstance(imagination, LatentImagination):
+            raise TypeError(f"graph mode replays a LatentImagination, got {type(imagination)}")
         key = (tuple(init.shape), None if candidates is None else tuple(candidates.shape))
         if key not in self._graphs:
             static = copy.copy(imagination)

@@ -1,10 +1,10 @@
 """The policy prior: a small actor on latents whose imagined rollouts join each plan as candidates.
 
 The actor is deterministic, a = tanh(MLP(z)), and learns by the gradient of the model's one-step
-return `r(z, a) + gamma * V(predict(z, a))` through the (frozen) world model, on latents of replay
-observations. The return is divided by a running mean of its magnitude so one learning rate fits
-every reward scale. Candidates: the actor rolled through the predictor's ensemble mean for the
-planning horizon, with Gaussian noise on all but the first sequence.
+return `r(z, a) + gamma * V(predict(z, a))` through the world model (not updated here), on latents
+of replay observations. The return is divided by max(1, running mean of its magnitude), so large
+reward scales do not blow up the step size. Candidates: the actor rolled through the predictor's
+ensemble mean for the planning horizon, with Gaussian noise on all but the first sequence.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ class PolicyPrior(nn.Module):
 
 
 class PriorTrainer:
-    """Adam on the prior's parameters only; the world model receives no gradient."""
+    """Adam on the prior's parameters only: gradients are taken with respect to them alone, so the
+    world model's `.grad` is never touched."""
 
     def __init__(self, prior: PolicyPrior, model, lr: float = 3e-4, gamma: float = 0.99,
                  scale_tau: float = 0.01):
@@ -45,7 +46,7 @@ class PriorTrainer:
         a = self.prior(z)
         ret = self.model.reward(z, a) + self.gamma * self.model.value(self.model.predict(z, a))
         with torch.no_grad():
-            self.scale.lerp_(ret.abs().mean().clamp(min=1e-3), self.scale_tau)
+            self.scale.lerp_(ret.abs().mean(), self.scale_tau)
         loss = -(ret / self.scale.clamp(min=1.0)).mean()
         grads = torch.autograd.grad(loss, self.params)
         for param, grad in zip(self.params, grads, strict=True):

@@ -106,7 +106,7 @@ def load_prior(run: Path, model, agent_cfg):
                         device=model.device)
     try:
         prior.load_state_dict(_load_tensors(path, "policy prior"))
-    except RuntimeError as err:
+    except (RuntimeError, TypeError, AttributeError, KeyError) as err:
         raise UserError(f"policy prior {path} does not fit the run's model: {err}") from None
     return prior
 

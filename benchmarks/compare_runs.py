@@ -22,6 +22,7 @@ if __package__ in (None, ""):
 
 from agent.runs import load_config, read_evals
 from benchmarks.provenance import ROOT, commit, machine, replace_section, today
+from envs.errors import UserError
 
 
 def _differences(configs: dict[str, dict]) -> list[str]:
@@ -47,15 +48,25 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-step", type=int, default=None, help="ignore evaluations after this")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = p.parse_args(argv)
-    runs = dict(item.split("=", 1) for item in args.run)
+    pairs = [item.split("=", 1) for item in args.run]
+    if any(len(pair) != 2 or not all(pair) for pair in pairs):
+        p.error("each --run is LABEL=RUN_FOLDER")
+    runs = dict(pairs)
+    if len(runs) != len(pairs):
+        p.error("--run labels must differ")
     rows, configs = [], {}
     for label, folder in runs.items():
-        configs[label] = load_config(Path(folder))
+        try:
+            configs[label] = load_config(Path(folder))
+        except UserError as err:
+            p.error(str(err))
         rows += [{"label": label, "run": folder, "step": r["step"],
                   "return": round(r["mean_return"], 1), "wall_seconds": r["wall_seconds"],
                   "returns": r["returns"]}
                  for r in read_evals(Path(folder))
                  if args.max_step is None or r["step"] <= args.max_step]
+    if not rows:
+        p.error("the runs hold no evaluations (up to --max-step)")
     args.out.mkdir(parents=True, exist_ok=True)
     with (args.out / f"{args.name}.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
@@ -73,8 +84,8 @@ def main(argv: list[str] | None = None) -> None:
     body = [f"Written {today()} at commit {commit()}; commit each run started from: {started}. "
             f"Machine of this script: {machine()}; `wmpc run` uses one torch thread.", "",
             f"Command: `python benchmarks/compare_runs.py {shlex.join(argv)}`", "",
-            "Mean evaluation return (5 episodes, no exploration noise) of `wmpc run` folders that "
-            "differ only in:", ""]
+            f"Mean evaluation return ({configs[next(iter(runs))]['run'].get('eval_episodes', '?')}"
+            " episodes, no exploration noise) of `wmpc run` folders that differ only in:", ""]
     body += [f"- {line}" for line in _differences(configs)] + [""] + table
     body += ["", f"![{args.name}]({args.name}.png)"]
     replace_section(args.out / "RESULTS.md", f"Ablation: {args.title}", "\n".join(body))

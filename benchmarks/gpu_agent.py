@@ -3,11 +3,12 @@
     PYTHONPATH=. python3 benchmarks/gpu_agent.py --out DIR              # CUDA machine, < 1 min
     PYTHONPATH=. python3 benchmarks/gpu_agent.py --device cpu --quick --out /tmp/x   # smoke
 
-Unlike `gpu_planners.py` (a stand-in model of TD-MPC2's shape), this times what `wmpc run` plans
-with, at two sizes: TD-MPC2's (latent 512, MLPs 512, K 5 predictor members, MPPI 512 samples x H3
-x 6 iterations) and wmpc's own defaults (`ModelConfig`, `AgentConfig`, `RunConfig.ensemble_size`).
-The energy is task cost + critic (`agent.cost`). Each timed call returns the first action to the
-host. Every configuration fails soft.
+Unlike `gpu_planners.py` (a stand-in model of TD-MPC2's shape), this times the agent's own model,
+energy (task cost + critic, `agent.cost`) and MPPI through `planner.graphed` (what `MPCAgent`'s
+graph mode replays), at two sizes: TD-MPC2's (latent 512, MLPs 512, K 5 predictor members, MPPI
+512 samples x H3 x 6 iterations) and wmpc's own defaults (`ModelConfig`, `AgentConfig`,
+`RunConfig.ensemble_size`). Each timed call returns the first action to the host. Every
+configuration fails soft.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ from benchmarks import compare_runs
 
 def _run(folder, prior_samples, returns):
     folder.mkdir()
-    config = {"run": {"env_id": "x", "steps": 20}, "agent": {"prior_samples": prior_samples}}
+    config = {"run": {"env_id": "x", "steps": 20, "eval_episodes": 2},
+              "agent": {"prior_samples": prior_samples}}
     (folder / "config.json").write_text(json.dumps(config))
     for step, ret in returns:
         append_eval(folder, step, [ret, ret + 2.0], wall_seconds=step / 10)
@@ -28,7 +29,20 @@ def test_table_csv_and_differences(tmp_path):
     assert [(r["label"], r["step"], r["return"]) for r in rows] == [
         ("base", "10", "2.0"), ("base", "20", "6.0"), ("prior", "10", "4.0")]
     text = (out / "RESULTS.md").read_text()
-    assert "## Ablation: Prior" in text
+    assert "## Ablation: Prior" in text and "(2 episodes" in text
     assert "agent.prior_samples: base=0, prior=24" in text and "run.steps" not in text
     assert "| 10 | 2 | 4 |" in text and "| 20 | 6 | — |" in text
     assert (out / "ab.png").stat().st_size > 0
+
+
+def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
+    import pytest
+
+    _run(tmp_path / "a", 0, [])
+    for args in (["--run", "nolabel"], ["--run", f"x={tmp_path / 'missing'}"],
+                 ["--run", f"x={tmp_path / 'a'}"]):
+        with pytest.raises(SystemExit) as exit_info:
+            compare_runs.main(args + ["--name", "n", "--title", "t", "--out", str(tmp_path)])
+        assert exit_info.value.code == 2
+        assert "Traceback" not in capsys.readouterr().err
+    assert not (tmp_path / "n.csv").exists()

@@ -28,7 +28,7 @@ def _model_with_action_dependent_reward(seed: int = 0) -> WorldModel:
     with torch.no_grad():
         last.weight.copy_(torch.randn(last.weight.shape,
                                       generator=torch.Generator().manual_seed(seed)))
-    return model.requires_grad_(False)
+    return model
 
 
 def _one_step_return(model, z, a, gamma=0.99):
@@ -53,6 +53,7 @@ def test_prior_learns_actions_better_than_random_and_leaves_the_model_alone():
     assert learned > max(initial, random) + 0.05, (initial, random, learned)
     for name, value in model.state_dict().items():
         assert torch.equal(value, before[name]), name
+    assert all(p.grad is None for p in model.parameters())  # the trainer's grads stay untouched
 
 
 def test_candidates_shapes_bounds_and_a_noiseless_first_rollout():
