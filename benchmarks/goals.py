@@ -182,7 +182,7 @@ def main(argv: list[str]) -> list[dict]:
     parser.add_argument("--data-steps", default="30000",
                         help="Random decisions per task: N, optionally with per-task overrides, "
                         "e.g. 30000,medium=60000.")
-    parser.add_argument("--train-steps", default="4000,medium=12000,umaze=12000",
+    parser.add_argument("--train-steps", default="4000,medium=20000,umaze=12000",
                         help="World-model updates: N, optionally with per-task overrides, "
                         "e.g. 4000,medium=12000.")
     parser.add_argument("--distance-weight", type=float, default=0.0,
