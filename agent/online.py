@@ -140,13 +140,23 @@ class OnlineRun:
         runs.append_eval(self.out, self.state.step, result.returns, self.state.wall_seconds)
         return mean
 
-    def run(self, resume: bool, progress: bool = True) -> dict:
-        """Run to `cfg.steps` decisions; returns the last evaluation and counters."""
+    def configs(self) -> dict:
+        """The resolved configs, as `config.json` holds them."""
+        return {"run": asdict(self.cfg), "agent": asdict(self.agent_cfg),
+                "train": asdict(self.train_cfg), "model": self.model_cfg.to_dict(),
+                "device": str(self.device)}
+
+    def run(self, resume: bool, progress: bool = True, meta: dict | None = None) -> dict:
+        """Run to `cfg.steps` decisions; returns the last evaluation and counters. `config.json`
+        (the configs plus `meta`) is written once a resume point has loaded, so a failed resume
+        leaves the folder as it was."""
         if resume:
             try:
                 self.load_state_dict(runs.load_resume_point(self.out))
-            except RuntimeError as err:  # e.g. generator states saved on another device
-                raise UserError(f"cannot resume {self.out} on {self.device}: {err}") from None
+            except RuntimeError as err:  # e.g. generator states or shapes of another config
+                detail = " ".join(line.strip() for line in str(err).strip().splitlines()[:2])
+                raise UserError(f"cannot resume {self.out} on {self.device}: {detail}") from None
+        runs.save_config(self.out, {**self.configs(), **(meta or {})})
         runs.drop_evals_after(self.out, self.state.step)  # a fresh run starts with none
         # Everything up to the resume point's step was logged before it was saved.
         purge = self.state.step + 1 if resume else None

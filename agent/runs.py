@@ -60,19 +60,24 @@ def _load_tensors(path: Path, what: str) -> dict:
 
 
 def resumed_configs(out: Path, steps: int | None = None) -> tuple:
-    """(run, agent, train configs, device) of the resumable `wmpc run` in `out`, with its steps
-    replaced by `steps` when given; a folder without one is a UserError."""
+    """(run, agent, train configs, model overrides, device) of the resumable `wmpc run` in `out`,
+    with its steps replaced by `steps` when given; a folder without one is a UserError. The model
+    overrides are the run's saved model sizes, so later changes of defaults leave it as it was."""
     import dataclasses
 
     from agent.config import AgentConfig, RunConfig, config_from_dict, online_train_config
+    from world_model import ModelConfig
 
     saved = load_config(out)
     if "run" not in saved or not (out / "resume.pt").exists():
         raise UserError(f"{out} holds no resumable `wmpc run` (config.json + resume.pt)")
     run_cfg = config_from_dict(RunConfig, saved["run"])
     run_cfg = dataclasses.replace(run_cfg, steps=steps or run_cfg.steps)
+    derived = {"obs_dim", "act_dim", "discount", "episodic"}  # from the env and the agent
+    sizes = {f.name for f in dataclasses.fields(ModelConfig)} - derived
+    overrides = {k: v for k, v in saved.get("model", {}).items() if k in sizes}
     return (run_cfg, config_from_dict(AgentConfig, saved["agent"]),
-            online_train_config(**saved["train"]), saved.get("device", "cpu"))
+            online_train_config(**saved["train"]), overrides, saved.get("device", "cpu"))
 
 
 def save_resume_point(out: Path, state: dict) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import shlex
 from pathlib import Path
 
@@ -90,24 +89,21 @@ def main(argv: list[str]) -> None:
 def _learn(task: str, seed: int, args) -> None:
     from agent.config import AgentConfig, RunConfig, online_train_config
     from agent.online import OnlineRun
-    from agent.runs import load_config, resumed_configs, save_config
+    from agent.runs import load_config, resumed_configs
 
     out = args.runs / f"{task}_s{seed}"
     resume = (out / "resume.pt").exists()
     if resume:  # a run keeps the configs it started with; only its length changes
-        cfg, agent_cfg, train_cfg, _ = resumed_configs(out, args.steps)
+        cfg, agent_cfg, train_cfg, overrides, _ = resumed_configs(out, args.steps)
     else:
         quick = {"seed_steps": 20, "pretrain_updates": 5} if args.quick else {}
         cfg = RunConfig(env_id=TASKS[task], steps=args.steps, seed=seed,
                         eval_every=args.eval_every, eval_episodes=args.eval_episodes, **quick)
         agent_cfg = AgentConfig(planner=args.planner, prior_samples=args.prior_samples)
-        train_cfg = online_train_config()
-    run = OnlineRun(out, cfg, agent_cfg, train_cfg, device=args.device)
+        train_cfg, overrides = online_train_config(), None
+    run = OnlineRun(out, cfg, agent_cfg, train_cfg, overrides, device=args.device)
     started = load_config(out).get("commit", commit()) if resume else commit()
-    save_config(out, {"run": dataclasses.asdict(cfg), "agent": dataclasses.asdict(agent_cfg),
-                      "train": dataclasses.asdict(train_cfg), "model": run.model_cfg.to_dict(),
-                      "commit": started})
-    run.run(resume=resume, progress=not args.quick)
+    run.run(resume=resume, progress=not args.quick, meta={"commit": started})
 
 
 def _run_rows(task: str, seed: int, args) -> list[dict]:

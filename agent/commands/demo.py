@@ -3,7 +3,6 @@ compare its return with random actions, and save a video."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import typer
@@ -27,7 +26,6 @@ def command(
     from agent.config import AgentConfig, RunConfig, online_train_config
     from agent.evaluate import run_episodes, write_video
     from agent.online import OnlineRun
-    from agent.runs import save_config
     from agent.video import add_to_tensorboard, disable_shadows
     from envs import make_env
 
@@ -38,8 +36,6 @@ def command(
                     pretrain_updates=500, eval_every=steps, eval_episodes=episodes)
     agent_cfg, train_cfg = AgentConfig(), online_train_config()
     run = OnlineRun(out, cfg, agent_cfg, train_cfg, device=device)
-    save_config(out, {"run": dataclasses.asdict(cfg), "agent": dataclasses.asdict(agent_cfg),
-                      "train": dataclasses.asdict(train_cfg), "model": run.model_cfg.to_dict()})
     typer.echo(f"learning {env} for {steps} decisions on {device} ...")
     summary = run.run(resume=False)
     envs = [make_env(env, seed=seed + 500 + i) for i in range(episodes)]

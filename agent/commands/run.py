@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import typer
@@ -36,11 +35,11 @@ def command(
     """Learn a task online: random seed steps, then plan with the learned model as it learns."""
     from agent.config import AgentConfig, RunConfig, online_train_config
     from agent.online import OnlineRun
-    from agent.runs import resumed_configs, save_config
+    from agent.runs import resumed_configs
     from envs.make import parse_env_kwargs
 
     if resume:
-        cfg, agent_cfg, train_cfg, saved_device = resumed_configs(out, steps)
+        cfg, agent_cfg, train_cfg, overrides, saved_device = resumed_configs(out, steps)
         device = device or saved_device
     else:
         if out.exists() and any(out.iterdir()):
@@ -50,13 +49,10 @@ def command(
                         updates_per_step=updates_per_step, env_kwargs=parse_env_kwargs(env_kwargs))
         agent_cfg = AgentConfig(planner=planner, horizon=horizon, num_samples=samples,
                                 iterations=iterations, prior_samples=prior_samples)
-        train_cfg = online_train_config()
+        train_cfg, overrides = online_train_config(), None
         device = device or "cpu"
     check_device(device)
-    run = OnlineRun(out, cfg, agent_cfg, train_cfg, device=device)
-    save_config(out, {"run": dataclasses.asdict(cfg), "agent": dataclasses.asdict(agent_cfg),
-                      "train": dataclasses.asdict(train_cfg), "model": run.model_cfg.to_dict(),
-                      "device": device})
+    run = OnlineRun(out, cfg, agent_cfg, train_cfg, overrides, device=device)
     summary = run.run(resume=resume, progress=progress)
     last = summary["eval_return"]
     typer.echo(f"steps {summary['step']}  eval return "
