@@ -250,5 +250,25 @@ def _report(rows: list[dict], args, argv: list[str], csv_path: Path) -> None:
             + " | ".join(fmt(_anchor_at(args.anchors, a, task, 100_000)) for a in ANCHORS)
             + f" | {fmt(np.mean(base['random']) if base['random'] else None)} | "
             f"{fmt(np.mean(base['oracle']) if base['oracle'] else None)} |")
+    lines += ["", "Each run's own settings (its config.json; a resumed run keeps them):", ""]
+    lines += [f"- {name}: {_settings(run)}" for name, run in _run_folders(rows, args)]
     lines += ["", f"![tasks]({csv_path.with_suffix('.png').name})"]
     replace_section(args.out / "RESULTS.md", "Tasks", "\n".join(lines))
+
+
+def _run_folders(rows: list[dict], args) -> list[tuple[str, Path]]:
+    keys = dict.fromkeys((r["task"], r["seed"]) for r in rows if r["kind"] == "wmpc")
+    found = [(f"{task} seed {seed}", args.runs / f"{task}_s{seed}") for task, seed in keys]
+    return [(name, run) for name, run in found if (run / "config.json").exists()]
+
+
+def _settings(run: Path) -> str:
+    """`--steps`, `--eval-every` and the planning budget a run was made with."""
+    from agent.runs import load_config
+
+    c = load_config(run)
+    agent, run_cfg = c["agent"], c["run"]
+    return (f"--steps {run_cfg['steps']} --eval-every {run_cfg['eval_every']}; "
+            f"{agent['planner']} {agent['num_samples']} samples x {agent['iterations']} "
+            f"iterations x H{agent['horizon']}, {c['model']['ensemble_size']} predictor members, "
+            f"{run_cfg['updates_per_step']} updates per decision")
