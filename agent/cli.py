@@ -32,14 +32,26 @@ def _register() -> None:
     app.command("demo")(demo.command)
 
 
+def torch_threads() -> int:
+    """`WMPC_TORCH_THREADS`, else every core this process may use (one run alone is fastest with
+    all of them; runs sharing the cores should take one each)."""
+    text = os.environ.get("WMPC_TORCH_THREADS")
+    if text is None:
+        if hasattr(os, "sched_getaffinity"):
+            return len(os.sched_getaffinity(0))
+        return os.cpu_count() or 1
+    if not text.isdigit() or int(text) < 1:
+        raise UserError(f"WMPC_TORCH_THREADS must be a positive whole number, got {text!r}")
+    return int(text)
+
+
 def main() -> None:
     """Entry point of the console script."""
     os.environ.setdefault("MUJOCO_GL", "egl")
     import torch
 
-    # More than one thread is often many times slower for these small models on a shared CPU.
-    torch.set_num_threads(int(os.environ.get("WMPC_TORCH_THREADS", "1")))
     try:
+        torch.set_num_threads(torch_threads())
         _register()
         app()
     except (UserError, ValueError, OSError) as err:

@@ -26,4 +26,5 @@ _suite("planners", "Planner quality against budget, and latency (CPU; CUDA when 
 _suite("tasks", "DeepMind Control tasks against TD-MPC2, DreamerV3, SAC, random and the oracle.")
 _suite("goals", "Goal reaching from reward-free data: learned model against the oracle.")
 _suite("wm_speed", "World-model updates per second (CPU; CUDA eager vs graph when present).")
+_suite("threads", "Online-loop speed per torch thread count, alone and two runs side by side.")
 _suite("wm_ablation", "What the anti-collapse term and the EMA target each contribute.")

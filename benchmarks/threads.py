@@ -1,0 +1,167 @@
+"""`wmpc bench threads`: how fast the online loop runs at each torch thread count, alone and with
+a second run beside it on the same cores.
+
+Each run is a separate process holding the online loop's own objects (`OnlineRun` with today's
+defaults) on a DeepMind Control task. After two random episodes fill its replay buffer it repeats
+the loop's work for `--seconds`: plan a decision, step the env, and make the updates the loop's
+`updates_per_step` asks for. Processes of one setting start together (a barrier). Reported per
+setting: decisions per second of each run and of all runs together, and the mean milliseconds of a
+plan and of an update. Writes `threads_cpu.csv`, `threads_cpu.png` and RESULTS.md `## Threads`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import multiprocessing as mp
+import os
+import shlex
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.provenance import ROOT, commit, machine, replace_section, today
+
+FIELDS = ["runs", "threads", "decisions_per_s_each", "decisions_per_s_total", "plan_ms",
+          "update_ms", "env_id", "commit", "machine"]
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    cores = len(os.sched_getaffinity(0))
+    p = argparse.ArgumentParser(prog="wmpc bench threads", description=__doc__)
+    p.add_argument("--env", default="dm_control/walker-walk-v0", help="environment id")
+    p.add_argument("--threads", default=",".join(str(t) for t in range(1, cores + 1)),
+                   help="comma-separated torch thread counts per run")
+    p.add_argument("--runs", default="1,2", help="comma-separated numbers of runs side by side")
+    p.add_argument("--seconds", type=float, default=20.0, help="measured time per setting")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    return p.parse_args(argv)
+
+
+def _fill(run, episodes: int) -> None:
+    """`episodes` uniform-random episodes into the run's replay buffer, then its normaliser."""
+    import numpy as np
+    import torch
+
+    from agent.runs import EpisodeRecorder
+
+    for episode in range(episodes):
+        obs, _ = run.env.reset(seed=episode)
+        recorder, done = EpisodeRecorder(obs), False
+        while not done:
+            action = run.rng.uniform(-1.0, 1.0, run.env.action_space.shape).astype(np.float32)
+            obs, reward, terminated, truncated, _ = run.env.step(action)
+            recorder.add(action, reward, terminated, truncated, obs)
+            done = terminated or truncated
+        run.buffer.add_episode(*recorder.arrays())
+    run.model.update_normaliser(torch.as_tensor(np.array(run.buffer.observations())))
+
+
+def _measure(env_id: str, threads: int, seconds: float, barrier, results) -> None:
+    """One run's loop for `seconds` after the barrier: puts (decisions/s, plan ms, update ms)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    from agent.config import AgentConfig, RunConfig, online_train_config
+    from agent.online import OnlineRun
+
+    cfg = RunConfig(env_id=env_id)
+    with tempfile.TemporaryDirectory() as out:
+        run = OnlineRun(Path(out), cfg, AgentConfig(), online_train_config())
+        _fill(run, 2)
+        batch, horizon = run.train_cfg.batch_size, run.train_cfg.horizon
+
+        def update() -> None:
+            run.trainer.update(run.buffer.sample(batch, horizon, run.trainer.generator))
+
+        obs, _ = run.env.reset(seed=2)
+        for _ in range(3):  # first calls allocate
+            run.agent.act(obs, explore=True)
+            update()
+        barrier.wait()
+        plan = updating = credit = 0.0
+        decisions = updates = 0
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            tick = time.perf_counter()
+            action = run.agent.act(obs, explore=True)
+            plan += time.perf_counter() - tick
+            obs, _, terminated, truncated, _ = run.env.step(action)
+            if terminated or truncated:
+                obs, _ = run.env.reset()
+            credit += cfg.updates_per_step
+            tick = time.perf_counter()
+            while credit >= 1.0:
+                update()
+                credit, updates = credit - 1.0, updates + 1
+            updating += time.perf_counter() - tick
+            decisions += 1
+        elapsed = time.perf_counter() - start
+    results.put((decisions / elapsed, 1e3 * plan / decisions, 1e3 * updating / max(updates, 1)))
+
+
+def _setting(env_id: str, runs: int, threads: int, seconds: float) -> dict:
+    ctx = mp.get_context("spawn")
+    barrier, results = ctx.Barrier(runs), ctx.Queue()
+    procs = [ctx.Process(target=_measure, args=(env_id, threads, seconds, barrier, results))
+             for _ in range(runs)]
+    for proc in procs:
+        proc.start()
+    measured = [results.get(timeout=600) for _ in procs]
+    for proc in procs:
+        proc.join()
+    rates, plans, updates = zip(*measured, strict=True)
+    return {"runs": runs, "threads": threads,
+            "decisions_per_s_each": round(sum(rates) / runs, 2),
+            "decisions_per_s_total": round(sum(rates), 2),
+            "plan_ms": round(sum(plans) / runs, 2), "update_ms": round(sum(updates) / runs, 2)}
+
+
+def main(argv: list[str]) -> None:
+    args = parse(argv)
+    stamp = {"env_id": args.env, "commit": commit(), "machine": machine("cpu")}
+    rows = []
+    for runs in (int(r) for r in args.runs.split(",")):
+        for threads in (int(t) for t in args.threads.split(",")):
+            rows.append({**_setting(args.env, runs, threads, args.seconds), **stamp})
+            print(rows[-1])
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "threads_cpu.csv"
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)
+    _plot(rows, path.with_suffix(".png"))
+    _report(rows, args, argv, stamp)
+
+
+def _plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{r['runs']} run(s)\n{r['threads']} thread(s)" for r in rows]
+    fig, ax = plt.subplots(figsize=(1.6 * len(rows) + 1, 3.2))
+    ax.bar(labels, [r["decisions_per_s_total"] for r in rows], color="tab:blue")
+    ax.set_ylabel("decisions / s, all runs")
+    ax.set_title(f"online loop, {rows[0]['env_id']}")
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def _report(rows: list[dict], args, argv: list[str], stamp: dict) -> None:
+    lines = [f"Written {today()} at commit {stamp['commit']}; machine: {stamp['machine']} (the "
+             "thread count of each row is its own). One seed; the machine is shared and noisy, "
+             "so compare rows of this one run as ratios.",
+             "", f"Command: `{shlex.join(['wmpc', 'bench', 'threads', *argv])}`", "",
+             "| runs side by side | torch threads each | decisions/s each | decisions/s total "
+             "| plan ms | update ms |", "| --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {r['runs']} | {r['threads']} | {r['decisions_per_s_each']} | "
+              f"{r['decisions_per_s_total']} | {r['plan_ms']} | {r['update_ms']} |" for r in rows]
+    replace_section(args.out / "RESULTS.md", "Threads", "\n".join(lines))
