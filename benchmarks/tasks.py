@@ -220,16 +220,17 @@ def _plot(rows: list[dict], anchors: Path, path: Path) -> None:
 
 def _report(rows: list[dict], args, argv: list[str], csv_path: Path) -> None:
     lines = [
-        f"Written {today()}; machine: {rows[-1]['machine']}; seeds {args.seeds}; the commit "
-        "each run started from is in the table.", "",
+        f"Written {today()}; machine: {rows[-1]['machine']}. Per task: the seeds at its last "
+        "evaluated step, the mean return over them (each seed's in brackets when more than one), "
+        "each seed's wall seconds and the commit each run started from.", "",
         f"Command: `wmpc bench tasks {shlex.join(argv)}`", "",
         "Conventions: action repeat 2, 500 decisions per episode, steps = agent decisions. "
         "random: uniform actions; oracle: the same planner and budget on the true simulator "
         "(no critic). Anchors: mean of 3 seeds at 100k decisions (the published curves have "
         "no points between 0 and 100k).", "",
-        "| task | commit | wmpc steps | wmpc return | wall s | TD-MPC2 100k "
+        "| task | seeds | commit | wmpc steps | wmpc return | wall s | TD-MPC2 100k "
         "| DreamerV3 100k | SAC 100k | random | oracle |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for task in dict.fromkeys(r["task"] for r in rows):
         mine = [r for r in rows if r["task"] == task and r["kind"] == "wmpc"]
@@ -237,8 +238,14 @@ def _report(rows: list[dict], args, argv: list[str], csv_path: Path) -> None:
             continue
         last = max(int(r["step"]) for r in mine)
         at_last = [r for r in mine if int(r["step"]) == last]
-        ret = np.mean([float(r["return"]) for r in at_last])
-        wall = np.mean([float(r["wall_seconds"]) for r in at_last])
+        at_last.sort(key=lambda r: int(r["seed"]))
+        returns = [float(r["return"]) for r in at_last]
+        ret = f"{np.mean(returns):.0f}"
+        if len(returns) > 1:
+            ret += " (" + " / ".join(f"{v:.0f}" for v in returns) + ")"
+        wall = " / ".join(f"{float(r['wall_seconds']):.0f}" for r in at_last)
+        seeds = ",".join(str(r["seed"]) for r in at_last)
+        commits = " / ".join(dict.fromkeys(r["commit"] for r in at_last))
 
         def fmt(value):
             return "—" if value is None else f"{value:.0f}"
@@ -246,7 +253,7 @@ def _report(rows: list[dict], args, argv: list[str], csv_path: Path) -> None:
         base = {k: [float(r["return"]) for r in rows if r["task"] == task and r["kind"] == k]
                 for k in ("random", "oracle")}
         lines.append(
-            f"| {task} | {at_last[0]['commit']} | {last} | {ret:.0f} | {wall:.0f} | "
+            f"| {task} | {seeds} | {commits} | {last} | {ret} | {wall} | "
             + " | ".join(fmt(_anchor_at(args.anchors, a, task, 100_000)) for a in ANCHORS)
             + f" | {fmt(np.mean(base['random']) if base['random'] else None)} | "
             f"{fmt(np.mean(base['oracle']) if base['oracle'] else None)} |")

@@ -45,3 +45,18 @@ def test_anchor_curves_are_read_as_means_over_seeds():
     steps, means = curve
     assert steps[0] >= 0 and (means >= 0).all() and (means <= 1000).all()
     assert abs(float(means[steps <= 100_000][-1]) - 839) < 1.0  # the README's 100k anchor
+
+
+def test_report_shows_each_seed_at_the_last_step(tmp_path):
+    from types import SimpleNamespace
+
+    def row(seed, step, ret, wall):
+        return {"task": "cup-catch", "kind": "wmpc", "seed": seed, "step": step, "return": ret,
+                "wall_seconds": wall, "commit": f"c{seed}", "machine": "m"}
+
+    rows = [row(0, 90, 900, 80), row(0, 100, 970, 100), row(1, 100, 990, 50), row(2, 90, 10, 9)]
+    args = SimpleNamespace(anchors=ANCHORS, out=tmp_path, runs=tmp_path / "runs", seeds="0,1,2")
+    tasks._report(rows, args, ["--report-only"], tmp_path / "tasks.csv")
+    line = next(x for x in (tmp_path / "RESULTS.md").read_text().splitlines()
+                if x.startswith("| cup-catch"))
+    assert line.startswith("| cup-catch | 0,1 | c0 / c1 | 100 | 980 (970 / 990) | 100 / 50 |")
