@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import platform
 import subprocess
@@ -62,3 +63,13 @@ def replace_section(results_md: Path, title: str, body: str) -> None:
     tmp = results_md.with_name(f".{results_md.name}.tmp")
     tmp.write_text(new)
     tmp.replace(results_md)
+
+
+def write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:
+    """Write `rows` with columns `fields` to `path` atomically (temp file, then rename)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.provenance import ROOT, commit, machine, replace_section, today
+from benchmarks.provenance import ROOT, commit, machine, replace_section, today, write_csv
 
 TASKS = {
     "cartpole-swingup": "dm_control/cartpole-swingup-v0",
@@ -154,12 +154,7 @@ def _read(path: Path) -> list[dict]:
 
 
 def _write(path: Path, rows: list[dict]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(path)
+    write_csv(path, rows, FIELDS)
 
 
 def anchor_curve(anchors: Path, algo: str, task: str) -> tuple[np.ndarray, np.ndarray] | None:

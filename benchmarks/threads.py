@@ -12,7 +12,6 @@ plan and of an update. Writes `threads_cpu.csv`, `threads_cpu.png` and RESULTS.m
 from __future__ import annotations
 
 import argparse
-import csv
 import multiprocessing as mp
 import os
 import shlex
@@ -20,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.provenance import ROOT, commit, machine, replace_section, today
+from benchmarks.provenance import ROOT, commit, machine, replace_section, today, write_csv
 
 FIELDS = ["runs", "threads", "decisions_per_s_each", "decisions_per_s_total", "plan_ms",
           "update_ms", "env_id", "commit", "machine"]
@@ -127,12 +126,7 @@ def main(argv: list[str]) -> None:
             print(rows[-1])
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "threads_cpu.csv"
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(path)
+    write_csv(path, rows, FIELDS)
     _plot(rows, path.with_suffix(".png"))
     _report(rows, args, argv, stamp)
 
