@@ -31,7 +31,9 @@ def machine(device: str = "cpu") -> str:
 
 
 def commit(paths: tuple[str, ...] = ()) -> str:
-    """Short hash of HEAD, flagged when files under `paths` (default: all) have local changes."""
+    """Short hash of HEAD, flagged when files under `paths` have local changes (default: every
+    tracked file but the results in `benchmarks/results/`, which are outputs, not code)."""
+    paths = paths or (".", ":(exclude)benchmarks/results")
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
                               capture_output=True, text=True).stdout.strip()
