@@ -33,7 +33,12 @@ class AgentConfig:
     """How the predictor ensemble rolls out plans: "split" (each sample follows one member:
     K times cheaper) or "mean" (every step is the members' mean)."""
     explore_std: float = 0.3
-    """Std of Gaussian noise added to executed actions while training (none in evaluation)."""
+    """Std of Gaussian noise added to executed actions while training, at decision 0 (none in
+    evaluation)."""
+    explore_std_final: float = 0.3
+    """The noise std reached after `explore_decay_steps` decisions (linear in between)."""
+    explore_decay_steps: int = 25_000
+    """Decisions over which the noise std moves from `explore_std` to `explore_std_final`."""
     prior_samples: int = 0
     """Rollouts of the policy prior (`agent.prior`) injected into every plan as candidates;
     0 disables the prior and its training."""
@@ -41,6 +46,11 @@ class AgentConfig:
     """On CUDA, capture each plan shape once as a CUDA graph and replay it (no effect on a CPU)."""
     prior_noise: float = 0.3
     """Std of the Gaussian noise on the prior's actions in all but its first rollout."""
+
+    def __post_init__(self) -> None:
+        for name in ("explore_std", "explore_std_final", "explore_decay_steps"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,13 @@ class RunConfig:
     sample through one member, so it costs the same for any K)."""
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments passed to the environment's constructor."""
+
+
+def explore_std_at(cfg: AgentConfig, step: int) -> float:
+    """The training noise std at decision `step`: linear from `explore_std` to
+    `explore_std_final` over `explore_decay_steps`, then constant."""
+    frac = min(1.0, step / cfg.explore_decay_steps) if cfg.explore_decay_steps > 0 else 1.0
+    return cfg.explore_std + frac * (cfg.explore_std_final - cfg.explore_std)
 
 
 def config_to_json(**configs: Any) -> str:

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from agent import runs
 from agent.build import learned_agent
-from agent.config import AgentConfig, RunConfig
+from agent.config import AgentConfig, RunConfig, explore_std_at
 from agent.evaluate import run_episodes
 from agent.prior import PolicyPrior, PriorTrainer
 from envs import make_env
@@ -173,6 +173,7 @@ class OnlineRun:
                 action = self.rng.uniform(-1.0, 1.0, self.env.action_space.shape).astype(np.float32)
             else:
                 tick = time.perf_counter()
+                self.agent.explore_std = explore_std_at(self.agent_cfg, self.state.step)
                 action = self.agent.act(obs, explore=True)
                 plan_seconds = time.perf_counter() - tick
             obs, reward, terminated, truncated, _ = self.env.step(action)

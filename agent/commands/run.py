@@ -29,6 +29,10 @@ def command(
     updates_per_step: float = typer.Option(0.5, help="Model updates per decision."),
     prior_samples: int = typer.Option(
         0, help="Policy-prior rollouts injected into each plan (0: no prior)."),
+    explore_std: float = typer.Option(0.3, help="Training action-noise std at decision 0."),
+    explore_final: float = typer.Option(
+        0.3, help="Noise std reached after --explore-decay decisions (linear in between)."),
+    explore_decay: int = typer.Option(25_000, help="Decisions of the noise std's linear decay."),
     env_kwargs: str | None = typer.Option(None, help="JSON keyword arguments for the env."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
@@ -48,7 +52,9 @@ def command(
                         eval_every=eval_every, eval_episodes=eval_episodes,
                         updates_per_step=updates_per_step, env_kwargs=parse_env_kwargs(env_kwargs))
         agent_cfg = AgentConfig(planner=planner, horizon=horizon, num_samples=samples,
-                                iterations=iterations, prior_samples=prior_samples)
+                                iterations=iterations, prior_samples=prior_samples,
+                                explore_std=explore_std, explore_std_final=explore_final,
+                                explore_decay_steps=explore_decay)
         train_cfg, overrides = online_train_config(), None
         device = device or "cpu"
     check_device(device)
