@@ -101,9 +101,15 @@ def _learn(task: str, seed: int, args) -> None:
                         eval_every=args.eval_every, eval_episodes=args.eval_episodes, **quick)
         agent_cfg = AgentConfig(planner=args.planner, prior_samples=args.prior_samples)
         train_cfg, overrides = online_train_config(), None
+    import torch
+
     run = OnlineRun(out, cfg, agent_cfg, train_cfg, overrides, device=args.device)
-    started = load_config(out).get("commit", commit()) if resume else commit()
-    run.run(resume=resume, progress=not args.quick, meta={"commit": started})
+    saved = load_config(out) if resume else {}
+    threads = list(saved.get("torch_threads", []))
+    if not threads or threads[-1] != torch.get_num_threads():
+        threads.append(torch.get_num_threads())
+    run.run(resume=resume, progress=not args.quick,
+            meta={"commit": saved.get("commit", commit()), "torch_threads": threads})
 
 
 def _run_rows(task: str, seed: int, args) -> list[dict]:
@@ -215,7 +221,8 @@ def _plot(rows: list[dict], anchors: Path, path: Path) -> None:
 
 def _report(rows: list[dict], args, argv: list[str], csv_path: Path) -> None:
     lines = [
-        f"Written {today()}; machine: {rows[-1]['machine']}. Per task: the seeds at its last "
+        f"Written {today()}; machine: {rows[-1]['machine']} (the thread count is this report's; "
+        "each run's own is in its settings below). Per task: the seeds at its last "
         "evaluated step, the mean return over them (each seed's in brackets when more than one), "
         "each seed's wall seconds and the commit each run started from.", "",
         f"Command: `wmpc bench tasks {shlex.join(argv)}`", "",
@@ -273,4 +280,19 @@ def _settings(run: Path) -> str:
     return (f"--steps {run_cfg['steps']} --eval-every {run_cfg['eval_every']}; "
             f"{agent['planner']} {agent['num_samples']} samples x {agent['iterations']} "
             f"iterations x H{agent['horizon']}, {c['model']['ensemble_size']} predictor members, "
-            f"{run_cfg['updates_per_step']} updates per decision")
+            f"{run_cfg['updates_per_step']} updates per decision, exploration noise "
+            f"{_explore(agent)}, torch threads {_threads(c)}")
+
+
+def _explore(agent: dict) -> str:
+    start = agent["explore_std"]
+    final = agent.get("explore_std_final", start)
+    if final == start:
+        return f"{start:g}"
+    return f"{start:g} to {final:g} over {agent['explore_decay_steps']} decisions"
+
+
+def _threads(config: dict) -> str:
+    """The torch thread counts a run used, in order ("not recorded" for runs before they were)."""
+    threads = config.get("torch_threads")
+    return " then ".join(str(t) for t in threads) if threads else "not recorded"

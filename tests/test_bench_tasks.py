@@ -24,16 +24,26 @@ def test_quick_run_writes_rows_for_wmpc_and_random(tmp_path):
 
 
 def test_a_resumed_run_keeps_its_own_agent_config(tmp_path, monkeypatch):
+    import torch
+
     from agent.runs import load_config, read_evals
 
     monkeypatch.setitem(tasks.TASKS, "point", "point_env:PointMass-v0")  # 50-step episodes
     common = ["--quick", "--tasks", "point", "--oracle-episodes", "0", "--runs",
               str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "--anchors", str(ANCHORS)]
-    tasks.main(common + ["--prior-samples", "2"])
-    run = tmp_path / "runs" / "point_s0"
-    assert (run / "resume.pt").exists()  # taken at the episode end at step 50
-    tasks.main(common)  # without --prior-samples: resumes the run with its prior all the same
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        tasks.main(common + ["--prior-samples", "2"])
+        run = tmp_path / "runs" / "point_s0"
+        assert (run / "resume.pt").exists()  # taken at the episode end at step 50
+        torch.set_num_threads(2)
+        tasks.main(common)  # without --prior-samples: resumes the run with its prior all the same
+    finally:
+        torch.set_num_threads(threads)
     assert load_config(run)["agent"]["prior_samples"] == 2
+    assert load_config(run)["torch_threads"] == [1, 2]  # each segment's thread count, in order
+    assert "torch threads 1 then 2" in tasks._settings(run)
     assert (run / "prior.pt").exists()
     assert [r["step"] for r in read_evals(run)] == [30, 60]
 
