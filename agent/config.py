@@ -35,7 +35,7 @@ class AgentConfig:
     explore_std: float = 0.3
     """Std of Gaussian noise added to executed actions while training, at decision 0 (none in
     evaluation)."""
-    explore_std_final: float = 0.3
+    explore_std_final: float = 0.05
     """The noise std reached after `explore_decay_steps` decisions (linear in between)."""
     explore_decay_steps: int = 25_000
     """Decisions over which the noise std moves from `explore_std` to `explore_std_final`."""
@@ -84,7 +84,7 @@ def explore_std_at(cfg: AgentConfig, step: int) -> float:
     """The training noise std at decision `step`: linear from `explore_std` to
     `explore_std_final` over `explore_decay_steps`, then constant."""
     frac = min(1.0, step / cfg.explore_decay_steps) if cfg.explore_decay_steps > 0 else 1.0
-    return cfg.explore_std + frac * (cfg.explore_std_final - cfg.explore_std)
+    return (1.0 - frac) * cfg.explore_std + frac * cfg.explore_std_final
 
 
 def config_to_json(**configs: Any) -> str:

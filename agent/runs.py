@@ -76,7 +76,10 @@ def resumed_configs(out: Path, steps: int | None = None) -> tuple:
     derived = {"obs_dim", "act_dim", "discount", "episodic"}  # from the env and the agent
     sizes = {f.name for f in dataclasses.fields(ModelConfig)} - derived
     overrides = {k: v for k, v in saved.get("model", {}).items() if k in sizes}
-    return (run_cfg, config_from_dict(AgentConfig, saved["agent"]),
+    agent = saved["agent"]
+    if "explore_std" in agent and "explore_std_final" not in agent:  # runs before the schedule
+        agent = {**agent, "explore_std_final": agent["explore_std"]}  # had constant noise
+    return (run_cfg, config_from_dict(AgentConfig, agent),
             online_train_config(**saved["train"]), overrides, saved.get("device", "cpu"))
 
 

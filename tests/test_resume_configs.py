@@ -45,3 +45,15 @@ def test_a_failed_resume_leaves_the_folder_as_it_was(tmp_path, damage):
     with pytest.raises(UserError):
         run.run(resume=True, progress=False)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+
+
+def test_a_run_from_before_the_noise_schedule_resumes_with_constant_noise(tmp_path):
+    import json
+
+    _start(tmp_path)
+    saved = load_config(tmp_path)
+    for key in ("explore_std_final", "explore_decay_steps"):
+        del saved["agent"][key]
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    agent_cfg = resumed_configs(tmp_path)[1]
+    assert agent_cfg.explore_std_final == agent_cfg.explore_std == AGENT.explore_std

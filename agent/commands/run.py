@@ -31,7 +31,7 @@ def command(
         0, help="Policy-prior rollouts injected into each plan (0: no prior)."),
     explore_std: float = typer.Option(0.3, help="Training action-noise std at decision 0."),
     explore_final: float = typer.Option(
-        0.3, help="Noise std reached after --explore-decay decisions (linear in between)."),
+        0.05, help="Noise std reached after --explore-decay decisions (linear in between)."),
     explore_decay: int = typer.Option(25_000, help="Decisions of the noise std's linear decay."),
     env_kwargs: str | None = typer.Option(None, help="JSON keyword arguments for the env."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
