@@ -87,6 +87,8 @@ def main(argv: list[str]) -> None:
 
 
 def _learn(task: str, seed: int, args) -> None:
+    import torch
+
     from agent.config import AgentConfig, RunConfig, online_train_config
     from agent.online import OnlineRun
     from agent.runs import load_config, resumed_configs
@@ -101,8 +103,6 @@ def _learn(task: str, seed: int, args) -> None:
                         eval_every=args.eval_every, eval_episodes=args.eval_episodes, **quick)
         agent_cfg = AgentConfig(planner=args.planner, prior_samples=args.prior_samples)
         train_cfg, overrides = online_train_config(), None
-    import torch
-
     run = OnlineRun(out, cfg, agent_cfg, train_cfg, overrides, device=args.device)
     saved = load_config(out) if resume else {}
     threads = list(saved.get("torch_threads", []))
