@@ -148,15 +148,18 @@ class OnlineRun:
 
     def run(self, resume: bool, progress: bool = True, meta: dict | None = None) -> dict:
         """Run to `cfg.steps` decisions; returns the last evaluation and counters. `config.json`
-        (the configs plus `meta`) is written once a resume point has loaded, so a failed resume
-        leaves the folder as it was."""
+        (the configs, the torch thread counts of each start or resume, and `meta`) is written
+        once a resume point has loaded, so a failed resume leaves the folder as it was."""
         if resume:
             try:
                 self.load_state_dict(runs.load_resume_point(self.out))
             except RuntimeError as err:  # e.g. generator states or shapes of another config
                 detail = " ".join(line.strip() for line in str(err).strip().splitlines()[:2])
                 raise UserError(f"cannot resume {self.out} on {self.device}: {detail}") from None
-        runs.save_config(self.out, {**self.configs(), **(meta or {})})
+        threads = runs.load_config(self.out).get("torch_threads", []) if resume else []
+        if not threads or threads[-1] != torch.get_num_threads():  # one entry per change
+            threads = [*threads, torch.get_num_threads()]
+        runs.save_config(self.out, {**self.configs(), "torch_threads": threads, **(meta or {})})
         runs.drop_evals_after(self.out, self.state.step)  # a fresh run starts with none
         # Everything up to the resume point's step was logged before it was saved.
         purge = self.state.step + 1 if resume else None

@@ -59,6 +59,12 @@ def _load_tensors(path: Path, what: str) -> dict:
         raise UserError(f"corrupt {what} {path}: {err}") from None
 
 
+def threads_text(config: dict) -> str:
+    """The torch thread counts a run (its `config.json`) used, in order, e.g. "1 then 2"."""
+    threads = config.get("torch_threads")
+    return " then ".join(str(t) for t in threads) if threads else "not recorded"
+
+
 def resumed_configs(out: Path, steps: int | None = None) -> tuple:
     """(run, agent, train configs, model overrides, device) of the resumable `wmpc run` in `out`,
     with its steps replaced by `steps` when given; a folder without one is a UserError. The model

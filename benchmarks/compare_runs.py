@@ -12,7 +12,6 @@ configs, commit, date, machine, command).
 from __future__ import annotations
 
 import argparse
-import csv
 import shlex
 import sys
 from pathlib import Path
@@ -20,8 +19,8 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.runs import load_config, read_evals
-from benchmarks.provenance import ROOT, commit, machine, replace_section, today
+from agent.runs import load_config, read_evals, threads_text
+from benchmarks.provenance import ROOT, commit, machine, replace_section, today, write_csv
 from envs.errors import UserError
 
 
@@ -68,10 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     if not rows:
         p.error("the runs hold no evaluations (up to --max-step)")
     args.out.mkdir(parents=True, exist_ok=True)
-    with (args.out / f"{args.name}.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(args.out / f"{args.name}.csv", rows, list(rows[0]))
     _plot(rows, list(runs), args.out / f"{args.name}.png", args.title)
     steps = sorted({r["step"] for r in rows})
     table = ["| step | " + " | ".join(runs) + " |", "|---" * (len(runs) + 1) + "|"]
@@ -81,8 +77,9 @@ def main(argv: list[str] | None = None) -> None:
         table.append(f"| {step} | " + " | ".join(cells) + " |")
     started = ", ".join(f"{label}: {configs[label].get('commit', 'not recorded')}"
                         for label in runs)
+    threads = ", ".join(f"{label}: {threads_text(configs[label])}" for label in runs)
     body = [f"Written {today()} at commit {commit()}; commit each run started from: {started}. "
-            f"Machine of this script: {machine()}; `wmpc run` uses one torch thread.", "",
+            f"Machine of this script: {machine()}; torch threads of each run: {threads}.", "",
             f"Command: `python benchmarks/compare_runs.py {shlex.join(argv)}`", "",
             f"Mean evaluation return ({configs[next(iter(runs))]['run'].get('eval_episodes', '?')}"
             " episodes, no exploration noise) of `wmpc run` folders that differ only in:", ""]

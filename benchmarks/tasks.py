@@ -87,8 +87,6 @@ def main(argv: list[str]) -> None:
 
 
 def _learn(task: str, seed: int, args) -> None:
-    import torch
-
     from agent.config import AgentConfig, RunConfig, online_train_config
     from agent.online import OnlineRun
     from agent.runs import load_config, resumed_configs
@@ -104,12 +102,8 @@ def _learn(task: str, seed: int, args) -> None:
         agent_cfg = AgentConfig(planner=args.planner, prior_samples=args.prior_samples)
         train_cfg, overrides = online_train_config(), None
     run = OnlineRun(out, cfg, agent_cfg, train_cfg, overrides, device=args.device)
-    saved = load_config(out) if resume else {}
-    threads = list(saved.get("torch_threads", []))
-    if not threads or threads[-1] != torch.get_num_threads():
-        threads.append(torch.get_num_threads())
-    run.run(resume=resume, progress=not args.quick,
-            meta={"commit": saved.get("commit", commit()), "torch_threads": threads})
+    started = load_config(out).get("commit", commit()) if resume else commit()
+    run.run(resume=resume, progress=not args.quick, meta={"commit": started})
 
 
 def _run_rows(task: str, seed: int, args) -> list[dict]:
@@ -273,7 +267,7 @@ def _run_folders(rows: list[dict], args) -> list[tuple[str, Path]]:
 
 def _settings(run: Path) -> str:
     """`--steps`, `--eval-every` and the planning budget a run was made with."""
-    from agent.runs import load_config
+    from agent.runs import load_config, threads_text
 
     c = load_config(run)
     agent, run_cfg = c["agent"], c["run"]
@@ -281,7 +275,7 @@ def _settings(run: Path) -> str:
             f"{agent['planner']} {agent['num_samples']} samples x {agent['iterations']} "
             f"iterations x H{agent['horizon']}, {c['model']['ensemble_size']} predictor members, "
             f"{run_cfg['updates_per_step']} updates per decision, exploration noise "
-            f"{_explore(agent)}, torch threads {_threads(c)}")
+            f"{_explore(agent)}, torch threads {threads_text(c)}")
 
 
 def _explore(agent: dict) -> str:
@@ -291,8 +285,3 @@ def _explore(agent: dict) -> str:
         return f"{start:g}"
     return f"{start:g} to {final:g} over {agent['explore_decay_steps']} decisions"
 
-
-def _threads(config: dict) -> str:
-    """The torch thread counts a run used, in order ("not recorded" for runs before they were)."""
-    threads = config.get("torch_threads")
-    return " then ".join(str(t) for t in threads) if threads else "not recorded"

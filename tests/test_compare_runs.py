@@ -9,10 +9,12 @@ from agent.runs import append_eval
 from benchmarks import compare_runs
 
 
-def _run(folder, prior_samples, returns):
+def _run(folder, prior_samples, returns, threads=None):
     folder.mkdir()
     config = {"run": {"env_id": "x", "steps": 20, "eval_episodes": 2},
               "agent": {"prior_samples": prior_samples}}
+    if threads:
+        config["torch_threads"] = threads
     (folder / "config.json").write_text(json.dumps(config))
     for step, ret in returns:
         append_eval(folder, step, [ret, ret + 2.0], wall_seconds=step / 10)
@@ -20,7 +22,7 @@ def _run(folder, prior_samples, returns):
 
 def test_table_csv_and_differences(tmp_path):
     _run(tmp_path / "a", 0, [(10, 1.0), (20, 5.0)])
-    _run(tmp_path / "b", 24, [(10, 3.0)])
+    _run(tmp_path / "b", 24, [(10, 3.0)], threads=[1, 2])
     out = tmp_path / "out"
     compare_runs.main(["--run", f"base={tmp_path / 'a'}", "--run", f"prior={tmp_path / 'b'}",
                        "--name", "ab", "--title", "Prior", "--out", str(out)])
@@ -31,6 +33,7 @@ def test_table_csv_and_differences(tmp_path):
     text = (out / "RESULTS.md").read_text()
     assert "## Ablation: Prior" in text and "(2 episodes" in text
     assert "agent.prior_samples: base=0, prior=24" in text and "run.steps" not in text
+    assert "torch threads of each run: base: not recorded, prior: 1 then 2." in text
     assert "| 10 | 2 | 4 |" in text and "| 20 | 6 | — |" in text
     assert (out / "ab.png").stat().st_size > 0
 
