@@ -62,6 +62,10 @@ class ModelConfig:
     """Weight of the termination head's binary cross-entropy (episodic tasks only)."""
     value_weight: float = 0.1
     """Weight of the critic's TD cross-entropy."""
+    value_expectile: float = 0.5
+    """Expectile tau of the critic: TD targets above its prediction weigh 2*tau, those below
+    2*(1-tau). 0.5 learns the replay behaviour's mean value; above 0.5 leans towards the better
+    returns in the replay (in a deterministic env, its better actions), as IQL's value does."""
     num_bins: int = 101
     """Bins of the two-hot reward and value distributions (in symlog space)."""
     symlog_max: float = 10.0
@@ -85,6 +89,8 @@ class ModelConfig:
             raise ValueError("ModelConfig.latent_dim must be a multiple of simnorm_group")
         if not 0.0 < self.ema_tau <= 1.0 or not 0.0 <= self.discount <= 1.0:
             raise ValueError("ModelConfig.ema_tau must be in (0, 1] and discount in [0, 1]")
+        if not 0.0 < self.value_expectile < 1.0:
+            raise ValueError("ModelConfig.value_expectile must be in (0, 1)")
         if self.num_bins < 2 or self.symlog_max <= 0:
             raise ValueError("ModelConfig.num_bins must be >= 2 and symlog_max > 0")
 

@@ -65,6 +65,11 @@ def td_targets(model: WorldModel, targets: torch.Tensor, rew: torch.Tensor,
         return torch.stack(out, dim=1)
 
 
+def expectile_weights(prediction: torch.Tensor, target: torch.Tensor, tau: float) -> torch.Tensor:
+    """Per-target weights (...): 2*tau where the target exceeds the prediction, else 2*(1-tau)."""
+    return torch.where(target > prediction, 2.0 * tau, 2.0 * (1.0 - tau))
+
+
 def world_model_loss(model: WorldModel, batch: dict[str, torch.Tensor]
                      ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The weighted total loss and each term (tensors, no sync).
@@ -94,8 +99,12 @@ def world_model_loss(model: WorldModel, batch: dict[str, torch.Tensor]
 
     reward = (twohot.cross_entropy(model.reward_logits(zs, act), rew, model.bins) * w).sum(1).mean()
     value_target = td_targets(model, targets, rew, term)
-    value = (twohot.cross_entropy(model.value_logits(zs), value_target, model.bins) * w)
-    value = value.sum(1).mean()
+    value_logits = model.value_logits(zs)
+    value = twohot.cross_entropy(value_logits, value_target, model.bins)
+    if cfg.value_expectile != 0.5:
+        value = value * expectile_weights(twohot.expectation(value_logits.detach(), model.bins),
+                                          value_target, cfg.value_expectile)
+    value = (value * w).sum(1).mean()
     if cfg.episodic:
         bce = F.binary_cross_entropy_with_logits(model.termination_logit(zs, act).float(), term,
                                                  reduction="none")

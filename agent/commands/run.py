@@ -33,6 +33,9 @@ def command(
     explore_final: float = typer.Option(
         0.05, help="Noise std reached after --explore-decay decisions (linear in between)."),
     explore_decay: int = typer.Option(25_000, help="Decisions of the noise std's linear decay."),
+    value_expectile: float = typer.Option(
+        0.5, help="Critic expectile in (0, 1): 0.5 is the replay's mean value, higher leans "
+        "towards its better returns."),
     env_kwargs: str | None = typer.Option(None, help="JSON keyword arguments for the env."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
@@ -42,6 +45,8 @@ def command(
     from agent.runs import resumed_configs
     from envs.make import parse_env_kwargs
 
+    if not 0.0 < value_expectile < 1.0:
+        raise UserError(f"--value-expectile must be in (0, 1), got {value_expectile}")
     if resume:
         cfg, agent_cfg, train_cfg, overrides, saved_device = resumed_configs(out, steps)
         device = device or saved_device
@@ -55,7 +60,7 @@ def command(
                                 iterations=iterations, prior_samples=prior_samples,
                                 explore_std=explore_std, explore_std_final=explore_final,
                                 explore_decay_steps=explore_decay)
-        train_cfg, overrides = online_train_config(), None
+        train_cfg, overrides = online_train_config(), {"value_expectile": value_expectile}
         device = device or "cpu"
     check_device(device)
     run = OnlineRun(out, cfg, agent_cfg, train_cfg, overrides, device=device)
