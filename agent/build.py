@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -34,9 +35,12 @@ def make_planner(cfg: AgentConfig, device: torch.device | str, seed: int):
 
 
 def learned_agent(model, cfg: AgentConfig, action_dim: int, device, seed: int,
-                  prior: PolicyPrior | None = None) -> MPCAgent:
+                  prior: PolicyPrior | Callable | None = None) -> MPCAgent:
     """MPC in the latent space of `model`: task cost + critic (+ disagreement), with
-    `cfg.prior_samples` rollouts of `prior` as candidates when both are given."""
+    `cfg.prior_samples` rollouts of `prior` as candidates when both are given; a model with a
+    'q' critic brings its own actor as the prior."""
+    if prior is None and model.cfg.critic == "q":
+        prior = model.policy
     terms = [TaskCost(cfg.gamma)]
     if cfg.use_critic:
         terms.append(CriticCost(cfg.gamma))

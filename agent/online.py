@@ -57,7 +57,7 @@ class OnlineRun:
         self.trainer = Trainer(self.model, train_cfg, device=self.device, seed=cfg.seed)
         self.buffer = ReplayBuffer(obs_dim, act_dim)
         self.prior, self.prior_trainer = None, None
-        if agent_cfg.prior_samples > 0:
+        if agent_cfg.prior_samples > 0 and self.model_cfg.critic == "v":
             self.prior = PolicyPrior(self.model_cfg.latent_dim, act_dim, self.model_cfg.hidden_dim,
                                      seed=cfg.seed, device=self.device)
             self.prior_trainer = PriorTrainer(self.prior, self.model, lr=train_cfg.lr,

@@ -9,6 +9,8 @@ ensemble mean for the planning horizon, with Gaussian noise on all but the first
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 
@@ -65,7 +67,7 @@ class PriorTrainer:
 
 
 @torch.no_grad()
-def prior_candidates(prior: PolicyPrior, model, z0: Tensor, horizon: int, count: int,
+def prior_candidates(prior: Callable[[Tensor], Tensor], model, z0: Tensor, horizon: int, count: int,
                      noise_std: float, generator: torch.Generator) -> Tensor:
     """`count` action sequences: z0 `(D,)` -> `(count, H, A)`; `(B, D)` -> `(B, count, H, A)`.
 

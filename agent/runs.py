@@ -108,10 +108,11 @@ def save_prior(out: Path, prior) -> None:
 
 
 def load_prior(run: Path, model, agent_cfg):
-    """The run's policy prior on `model`'s device, or None when the run plans without one."""
+    """The run's policy prior on `model`'s device, or None when the run plans without one or
+    with the actor of a 'q' critic (which the model holds)."""
     from agent.prior import PolicyPrior
 
-    if agent_cfg.prior_samples <= 0:
+    if agent_cfg.prior_samples <= 0 or model.cfg.critic == "q":
         return None
     path = run / "prior.pt"
     if not path.exists():

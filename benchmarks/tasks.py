@@ -44,6 +44,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="policy-prior rollouts per plan in new runs (a resumed run keeps its own)")
     p.add_argument("--value-expectile", type=float, default=0.5,
                    help="critic expectile of new runs (a resumed run keeps its own)")
+    p.add_argument("--critic", choices=("v", "q"), default="v",
+                   help="critic of new runs (ModelConfig.critic; a resumed run keeps its own)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--runs", type=Path, default=None,
                    help="run folders [default: runs/bench_tasks, runs/bench_tasks_quick]")
@@ -102,7 +104,8 @@ def _learn(task: str, seed: int, args) -> None:
         cfg = RunConfig(env_id=TASKS[task], steps=args.steps, seed=seed,
                         eval_every=args.eval_every, eval_episodes=args.eval_episodes, **quick)
         agent_cfg = AgentConfig(planner=args.planner, prior_samples=args.prior_samples)
-        train_cfg, overrides = online_train_config(), {"value_expectile": args.value_expectile}
+        train_cfg = online_train_config()
+        overrides = {"value_expectile": args.value_expectile, "critic": args.critic}
     run = OnlineRun(out, cfg, agent_cfg, train_cfg, overrides, device=args.device)
     started = load_config(out).get("commit", commit()) if resume else commit()
     run.run(resume=resume, progress=not args.quick, meta={"commit": started})
@@ -277,7 +280,8 @@ def _settings(run: Path) -> str:
             f"{agent['planner']} {agent['num_samples']} samples x {agent['iterations']} "
             f"iterations x H{agent['horizon']}, {c['model']['ensemble_size']} predictor members, "
             f"{run_cfg['updates_per_step']} updates per decision, exploration noise "
-            f"{_explore(agent)}, critic expectile {c['model'].get('value_expectile', 0.5):g}, "
+            f"{_explore(agent)}, critic {c['model'].get('critic', 'v')}, "
+            f"critic expectile {c['model'].get('value_expectile', 0.5):g}, "
             f"torch threads {threads_text(c)}")
 
 

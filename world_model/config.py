@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 ANTI_COLLAPSE = ("vicreg", "simnorm", "none")
+CRITICS = ("v", "q")
 TARGETS = ("ema", "stopgrad", "online")
 
 
@@ -49,7 +50,8 @@ class ModelConfig:
     rho: float = 0.5
     """Depth decay of the prediction, reward and value losses: step t weighs rho**t."""
     td_steps: int = 5
-    """Largest n of the n-step TD targets (shortened where the window ends)."""
+    """Largest n of the n-step TD targets of the 'v' critic (shortened where the window ends);
+    the 'q' critic's targets are one-step."""
     prediction_weight: float = 20.0
     """Weight of the multi-step latent prediction loss."""
     variance_weight: float = 1.0
@@ -62,6 +64,12 @@ class ModelConfig:
     """Weight of the termination head's binary cross-entropy (episodic tasks only)."""
     value_weight: float = 0.1
     """Weight of the critic's TD cross-entropy."""
+    critic: str = "v"
+    """'v': a state value of the replay's own behaviour, learnt by n-step TD on replay actions.
+    'q': TD-MPC2's kind, two action values Q(z, a) learnt by one-step TD towards
+    r + gamma * min of the two EMA target Qs at (z', actor(z')), with a deterministic actor in the
+    model trained to maximise Q; the value of a latent is then Q(z, actor(z)), the critic of a
+    policy that improves on the replay's instead of describing it."""
     value_expectile: float = 0.5
     """Expectile tau of the critic: TD targets above its prediction weigh 2*tau, those below
     2*(1-tau). 0.5 learns the replay behaviour's mean value; above 0.5 leans towards the better
@@ -89,6 +97,8 @@ class ModelConfig:
             raise ValueError("ModelConfig.latent_dim must be a multiple of simnorm_group")
         if not 0.0 < self.ema_tau <= 1.0 or not 0.0 <= self.discount <= 1.0:
             raise ValueError("ModelConfig.ema_tau must be in (0, 1] and discount in [0, 1]")
+        if self.critic not in CRITICS:
+            raise ValueError(f"ModelConfig.critic must be one of {CRITICS}")
         if not 0.0 < self.value_expectile < 1.0:
             raise ValueError("ModelConfig.value_expectile must be in (0, 1)")
         if self.num_bins < 2 or self.symlog_max <= 0:

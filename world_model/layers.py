@@ -47,10 +47,11 @@ class EnsembleMLP(nn.Module):
     """K independent MLPs of one shape, evaluated as one batched matmul per layer.
 
     forward: x (M, fan_in) shared by all members, or (K, M, fan_in) -> (K, M, fan_out).
+    `zero_last=True` starts the output layer at zero (heads that should start predicting 0).
     """
 
     def __init__(self, members: int, fan_in: int, hidden: int, layers: int, fan_out: int,
-                 generator: torch.Generator):
+                 generator: torch.Generator, zero_last: bool = False):
         super().__init__()
         self.members = members
         widths = [fan_in] + [hidden] * layers + [fan_out]
@@ -59,7 +60,7 @@ class EnsembleMLP(nn.Module):
         self.norm_scales = nn.ParameterList()
         self.norm_shifts = nn.ParameterList()
         for i, (w_in, w_out) in enumerate(itertools.pairwise(widths)):
-            bound = 1.0 / math.sqrt(w_in)
+            bound = 0.0 if zero_last and i == layers else 1.0 / math.sqrt(w_in)
             self.weights.append(nn.Parameter(_uniform((members, w_in, w_out), bound, generator)))
             self.biases.append(nn.Parameter(_uniform((members, 1, w_out), bound, generator)))
             if i < layers:

@@ -1,4 +1,5 @@
-"""The training objective: multi-step latent prediction + VICReg + reward/termination/TD heads.
+"""The training objective: multi-step latent prediction + VICReg + reward/termination/TD heads
+(+ the actor of a 'q' critic).
 
 No decoder and no negatives: the predictor's rollout from the first observation's latent is pulled
 towards the target encoder's latents of the later observations; collapse is prevented by VICReg's
@@ -13,7 +14,7 @@ import torch.nn.functional as F
 from world_model import twohot
 from world_model.model import WorldModel
 
-LOSS_TERMS = ("prediction", "variance", "covariance", "reward", "termination", "value")
+LOSS_TERMS = ("prediction", "variance", "covariance", "reward", "termination", "value", "actor")
 
 
 def vicreg_terms(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -48,16 +49,18 @@ def td_targets(model: WorldModel, targets: torch.Tensor, rew: torch.Tensor,
     """n-step TD targets (B, T) from target latents (B, T+1, D), rewards and terminations (B, T).
 
     G_t = sum_{i<m} gamma^i r_{t+i} + gamma^m V'(z_{t+m}) with m = min(td_steps, T - t); a
-    termination cuts the sum (truncations do not: windows never hold one mid-window).
+    termination cuts the sum (truncations do not: windows never hold one mid-window). The 'q'
+    critic's targets are one-step, V' the smaller target Q at the actor's action.
     """
     cfg = model.cfg
     steps = rew.shape[1]
+    td_steps = 1 if cfg.critic == "q" else cfg.td_steps
     with torch.no_grad():
         boot = model.target_value_of(targets[:, 1:].detach())
         alive = 1.0 - term.float()
         out = []
         for t in range(steps):
-            m = min(cfg.td_steps, steps - t)
+            m = min(td_steps, steps - t)
             g = boot[:, t + m - 1]
             for i in reversed(range(m)):
                 g = rew[:, t + i] + cfg.discount * alive[:, t + i] * g
@@ -68,6 +71,23 @@ def td_targets(model: WorldModel, targets: torch.Tensor, rew: torch.Tensor,
 def expectile_weights(prediction: torch.Tensor, target: torch.Tensor, tau: float) -> torch.Tensor:
     """Per-target weights (...): 2*tau where the target exceeds the prediction, else 2*(1-tau)."""
     return torch.where(target > prediction, 2.0 * tau, 2.0 * (1.0 - tau))
+
+
+def critic_q_loss(model: WorldModel, zs: torch.Tensor, act: torch.Tensor, target: torch.Tensor,
+                  w: torch.Tensor) -> torch.Tensor:
+    """Both Q heads' two-hot cross-entropy at the rollout's latents zs (B, T, D) and the replay's
+    actions (B, T, A) against TD targets (B, T), step t weighted w[t] (T,), heads averaged."""
+    ce = twohot.cross_entropy(model.q_logits(zs, act), target.unsqueeze(0), model.bins)
+    return (ce.mean(0) * w).sum(1).mean()
+
+
+def actor_loss(model: WorldModel, zs: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Minus the Q heads' mean at the actor's actions on latents zs (B, T, D) (no gradient to
+    them nor to the Q heads), step t weighted w[t], divided by the batch's mean |Q| (at least
+    1) so the actor's step size does not grow with the task's reward scale."""
+    q = model.q(zs.detach(), model.policy(zs.detach()), frozen=True).mean(0)
+    scale = q.detach().abs().mean().clamp(min=1.0)
+    return -((q * w).sum(1) / scale).mean()
 
 
 def world_model_loss(model: WorldModel, batch: dict[str, torch.Tensor]
@@ -99,12 +119,18 @@ def world_model_loss(model: WorldModel, batch: dict[str, torch.Tensor]
 
     reward = (twohot.cross_entropy(model.reward_logits(zs, act), rew, model.bins) * w).sum(1).mean()
     value_target = td_targets(model, targets, rew, term)
-    value_logits = model.value_logits(zs)
-    value = twohot.cross_entropy(value_logits, value_target, model.bins)
-    if cfg.value_expectile != 0.5:
-        value = value * expectile_weights(twohot.expectation(value_logits.detach(), model.bins),
-                                          value_target, cfg.value_expectile)
-    value = (value * w).sum(1).mean()
+    if cfg.critic == "q":
+        value = critic_q_loss(model, zs, act, value_target, w)
+        actor = actor_loss(model, zs, w)
+    else:
+        value_logits = model.value_logits(zs)
+        value = twohot.cross_entropy(value_logits, value_target, model.bins)
+        if cfg.value_expectile != 0.5:
+            value = value * expectile_weights(twohot.expectation(value_logits.detach(),
+                                                                 model.bins),
+                                              value_target, cfg.value_expectile)
+        value = (value * w).sum(1).mean()
+        actor = online.new_zeros((), dtype=torch.float32)
     if cfg.episodic:
         bce = F.binary_cross_entropy_with_logits(model.termination_logit(zs, act).float(), term,
                                                  reduction="none")
@@ -120,8 +146,8 @@ def world_model_loss(model: WorldModel, batch: dict[str, torch.Tensor]
 
     total = (cfg.prediction_weight * prediction + cfg.variance_weight * variance
              + cfg.covariance_weight * covariance + cfg.reward_weight * reward
-             + cfg.termination_weight * termination + cfg.value_weight * value)
+             + cfg.termination_weight * termination + cfg.value_weight * value + actor)
     terms = {"prediction": prediction, "variance": variance, "covariance": covariance,
-             "reward": reward, "termination": termination, "value": value,
+             "reward": reward, "termination": termination, "value": value, "actor": actor,
              "latent_std": std.detach(), "total": total}
     return total, {k: v.detach().float() for k, v in terms.items()}

@@ -10,6 +10,7 @@ import copy
 
 import torch
 from torch import nn
+from torch.func import functional_call
 
 from world_model import twohot
 from world_model.config import ModelConfig
@@ -17,11 +18,13 @@ from world_model.layers import EnsembleMLP, mlp, simnorm
 
 
 class WorldModel(nn.Module):
-    """Encoder, K-member residual predictor, reward/termination/value heads, EMA targets.
+    """Encoder, K-member residual predictor, reward/termination heads, a critic, EMA targets.
 
+    The critic (`ModelConfig.critic`) is a state-value head ('v') or two action-value heads and a
+    deterministic actor ('q'); `value(z)` is the planner's terminal value either way.
     The model owns its observation normaliser (running mean and variance in buffers, saved in the
-    state dict). `target_encoder` and `target_value` are slow (EMA) copies the `Trainer` updates;
-    they take no gradient and are not in `trainable_parameters()`.
+    state dict). `target_encoder` and `target_critic` are slow (EMA) copies the `Trainer`
+    updates (`ema_pairs`); they take no gradient and are not in `trainable_parameters()`.
     """
 
     def __init__(self, cfg: ModelConfig, device: torch.device | str = "cpu", seed: int = 0,
@@ -40,19 +43,40 @@ class WorldModel(nn.Module):
         self.dynamics = EnsembleMLP(cfg.ensemble_size, d + a, h, cfg.layers, d, gen)
         self.reward_head = mlp(d + a, h, cfg.head_layers, cfg.num_bins, gen, zero_last=True)
         self.termination_head = mlp(d + a, h, cfg.head_layers, 1, gen)
-        self.value_head = mlp(d, h, cfg.head_layers, cfg.num_bins, gen, zero_last=True)
         self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
-        self.target_value = copy.deepcopy(self.value_head).requires_grad_(False)
+        if cfg.critic == "q":
+            self.q_heads = EnsembleMLP(2, d + a, h, cfg.head_layers, cfg.num_bins, gen,
+                                       zero_last=True)
+            self.actor = mlp(d, h, 2, a, gen)
+            self.target_q = copy.deepcopy(self.q_heads).requires_grad_(False)
+        else:
+            self.value_head = mlp(d, h, cfg.head_layers, cfg.num_bins, gen, zero_last=True)
+            self.target_value = copy.deepcopy(self.value_head).requires_grad_(False)
         self.to(device)
 
     @property
     def device(self) -> torch.device:
         return self.bins.device
 
+    @property
+    def critic(self) -> nn.Module:
+        """The online critic: `value_head` ('v') or `q_heads` ('q')."""
+        return self.q_heads if self.cfg.critic == "q" else self.value_head
+
+    @property
+    def target_critic(self) -> nn.Module:
+        """The critic's EMA copy: `target_value` ('v') or `target_q` ('q')."""
+        return self.target_q if self.cfg.critic == "q" else self.target_value
+
     def trainable_parameters(self) -> list[nn.Parameter]:
         """Every parameter the optimiser updates (the EMA targets excluded)."""
-        targets = {id(p) for m in (self.target_encoder, self.target_value) for p in m.parameters()}
+        targets = {id(p) for m in (self.target_encoder, self.target_critic) for p in m.parameters()}
         return [p for p in self.parameters() if id(p) not in targets]
+
+    def ema_pairs(self) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
+        """(online, target) parameters in matching order: target += tau * (online - target)."""
+        online = [*self.encoder.parameters(), *self.critic.parameters()]
+        return online, [*self.target_encoder.parameters(), *self.target_critic.parameters()]
 
     # --- observation normaliser -------------------------------------------------------------
 
@@ -155,16 +179,48 @@ class WorldModel(nn.Module):
         return torch.sigmoid(self.termination_logit(z, a).float())
 
     def value_logits(self, z: torch.Tensor) -> torch.Tensor:
-        """Two-hot logits (..., num_bins) of the critic at z (..., D)."""
+        """Two-hot logits (..., num_bins) of the 'v' critic at z (..., D)."""
         return self.value_head(z)
 
+    def policy(self, z: torch.Tensor) -> torch.Tensor:
+        """The 'q' critic's actor: latents (..., D) -> actions (..., A) in [-1, 1]."""
+        return torch.tanh(self.actor(z))
+
+    def q_logits(self, z: torch.Tensor, a: torch.Tensor, target: bool = False,
+                 frozen: bool = False) -> torch.Tensor:
+        """Two-hot logits (2, ..., num_bins) of both Q heads for a (..., A) in z (..., D).
+
+        target: the EMA target heads. frozen: the online heads with their weights detached, so a
+        loss through them moves only the inputs (the actor's loss).
+        """
+        x = torch.cat([z, a.to(z.dtype)], dim=-1)
+        flat = x.reshape(-1, x.shape[-1])
+        heads = self.target_critic if target else self.q_heads
+        if frozen:
+            weights = {k: v.detach() for k, v in heads.named_parameters()}
+            out = functional_call(heads, weights, (flat,))
+        else:
+            out = heads(flat)
+        return out.reshape(2, *x.shape[:-1], out.shape[-1])
+
+    def q(self, z: torch.Tensor, a: torch.Tensor, target: bool = False,
+          frozen: bool = False) -> torch.Tensor:
+        """Both Q heads' values (2, ...) of taking a (..., A) in z (..., D); see `q_logits`."""
+        return twohot.expectation(self.q_logits(z, a, target, frozen), self.bins)
+
     def value(self, z: torch.Tensor) -> torch.Tensor:
-        """Discounted return expected beyond z (..., D) under the data's policy: (...)."""
+        """Discounted return expected beyond z (..., D): (...). 'v': under the data's policy;
+        'q': the Q heads' mean at the actor's action."""
+        if self.cfg.critic == "q":
+            return self.q(z, self.policy(z)).mean(0)
         return twohot.expectation(self.value_logits(z), self.bins)
 
     def target_value_of(self, z: torch.Tensor) -> torch.Tensor:
-        """The EMA target critic's value (...) at z (..., D), for TD targets."""
-        return twohot.expectation(self.target_value(z), self.bins)
+        """The EMA target critic's value (...) at z (..., D), for TD targets; 'q': the smaller
+        target Q at the actor's action."""
+        if self.cfg.critic == "q":
+            return self.q(z, self.policy(z), target=True).min(0).values
+        return twohot.expectation(self.target_critic(z), self.bins)
 
     def _latent(self, z: torch.Tensor) -> torch.Tensor:
         if self.cfg.anti_collapse == "simnorm":

@@ -32,7 +32,7 @@ from world_model.losses import world_model_loss
 from world_model.metrics import evaluate_model
 from world_model.model import WorldModel
 
-STATS = ("total", "prediction", "variance", "covariance", "reward", "termination", "value",
+STATS = ("total", "prediction", "variance", "covariance", "reward", "termination", "value", "actor",
          "latent_std", "grad_norm")
 
 
@@ -113,8 +113,7 @@ class Trainer:
             options["capturable"] = True
         self._params = model.trainable_parameters()
         self.optimizer = torch.optim.Adam(self._params, lr=cfg.lr, **options)
-        self._ema_online = [*model.encoder.parameters(), *model.value_head.parameters()]
-        self._ema_target = [*model.target_encoder.parameters(), *model.target_value.parameters()]
+        self._ema_online, self._ema_target = model.ema_pairs()
         self._reset_graph()
 
     def update(self, batch: Mapping[str, torch.Tensor]) -> dict[str, float]:

@@ -8,6 +8,7 @@ import typer
 
 from agent.commands import check_device
 from envs.errors import UserError
+from world_model.config import CRITICS
 
 
 def command(
@@ -36,6 +37,9 @@ def command(
     value_expectile: float = typer.Option(
         0.5, help="Critic expectile in (0, 1): 0.5 is the replay's mean value, higher leans "
         "towards its better returns."),
+    critic: str = typer.Option(
+        "v", help="v: state value of the replay's behaviour (n-step TD); q: TD-MPC2's two "
+        "action values bootstrapped through an actor that maximises them."),
     env_kwargs: str | None = typer.Option(None, help="JSON keyword arguments for the env."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
@@ -47,6 +51,8 @@ def command(
 
     if not 0.0 < value_expectile < 1.0:
         raise UserError(f"--value-expectile must be in (0, 1), got {value_expectile}")
+    if critic not in CRITICS:
+        raise UserError(f"--critic must be one of {', '.join(CRITICS)}, got {critic!r}")
     if resume:
         cfg, agent_cfg, train_cfg, overrides, saved_device = resumed_configs(out, steps)
         device = device or saved_device
@@ -60,7 +66,8 @@ def command(
                                 iterations=iterations, prior_samples=prior_samples,
                                 explore_std=explore_std, explore_std_final=explore_final,
                                 explore_decay_steps=explore_decay)
-        train_cfg, overrides = online_train_config(), {"value_expectile": value_expectile}
+        train_cfg = online_train_config()
+        overrides = {"value_expectile": value_expectile, "critic": critic}
         device = device or "cpu"
     check_device(device)
     run = OnlineRun(out, cfg, agent_cfg, train_cfg, overrides, device=device)
