@@ -30,7 +30,7 @@ class ModelConfig:
     layers: int = 2
     """Hidden layers in the encoder and in each predictor member (Linear + LayerNorm + Mish)."""
     head_layers: int = 1
-    """Hidden layers in the reward, termination and value heads."""
+    """Hidden layers in the reward, termination and critic heads and in the 'q' critic's actor."""
     ensemble_size: int = 5
     """K predictor members, run as one batched matmul; their spread is `disagreement`."""
     discount: float = 0.99

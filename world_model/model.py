@@ -47,7 +47,7 @@ class WorldModel(nn.Module):
         if cfg.critic == "q":
             self.q_heads = EnsembleMLP(2, d + a, h, cfg.head_layers, cfg.num_bins, gen,
                                        zero_last=True)
-            self.actor = mlp(d, h, 2, a, gen)
+            self.actor = mlp(d, h, cfg.head_layers, a, gen)
             self.target_q = copy.deepcopy(self.q_heads).requires_grad_(False)
         else:
             self.value_head = mlp(d, h, cfg.head_layers, cfg.num_bins, gen, zero_last=True)
