@@ -46,8 +46,10 @@ def test_the_actor_finds_the_best_action_and_q_values_it_above_the_replays_behav
     q_model, v_model = _train_bandit("q"), _train_bandit("v")
     with torch.no_grad():
         actions = q_model.policy(q_model.encode(PROBES)).squeeze(-1)
-        assert actions[0] < -0.3 and actions[-1] > 0.3
-        assert torch.all(actions[1:] > actions[:-1])  # increasing in s, as the best action s is
+        best = PROBES.squeeze(-1)
+        # Uniform random actions miss the best one by 0.5 to 0.9 on average at these s.
+        assert (actions - best).abs().mean() < 0.25
+        assert torch.corrcoef(torch.stack([actions, best]))[0, 1] > 0.9
         assert torch.all(q_model.value(q_model.encode(PROBES)) > 0.7)
         assert torch.all(q_model.value(q_model.encode(PROBES))
                          > v_model.value(v_model.encode(PROBES)) + 0.15)
