@@ -7,11 +7,16 @@
 Writes NAME.csv (label, run, step, return, wall seconds, per-episode returns), NAME.png and the
 `## Ablation: TITLE` section of RESULTS.md (a step x label table, what differs between the runs'
 configs, commit, date, machine, command).
+
+`--csv-run LABEL=TASKS_CSV:TASK:SEED` adds a run whose folder is no longer on disk from the
+evaluations `wmpc bench tasks` committed for it (its settings are listed in that report, not
+compared here).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import shlex
 import sys
 from pathlib import Path
@@ -42,6 +47,8 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(prog="compare_runs", description=__doc__.split("\n")[0])
     p.add_argument("--run", action="append", required=True, help="LABEL=RUN_FOLDER (repeat)")
+    p.add_argument("--csv-run", action="append", default=[],
+                   help="LABEL=TASKS_CSV:TASK:SEED, a run known only from a tasks.csv (repeat)")
     p.add_argument("--name", required=True, help="file stem of the CSV and PNG")
     p.add_argument("--title", required=True, help="section title in RESULTS.md")
     p.add_argument("--max-step", type=int, default=None, help="ignore evaluations after this")
@@ -51,7 +58,15 @@ def main(argv: list[str] | None = None) -> None:
     if any(len(pair) != 2 or not all(pair) for pair in pairs):
         p.error("each --run is LABEL=RUN_FOLDER")
     runs = dict(pairs)
-    if len(runs) != len(pairs):
+    recorded = {}
+    for item in args.csv_run:
+        label, _, source = item.partition("=")
+        parts = source.rsplit(":", 2)
+        if not label or len(parts) != 3 or not parts[2].isdigit():
+            p.error("each --csv-run is LABEL=TASKS_CSV:TASK:SEED")
+        recorded[label] = (parts[1], int(parts[2]),
+                           *_recorded_evals(Path(parts[0]), parts[1], int(parts[2]), p))
+    if len(runs) + len(recorded) != len(pairs) + len(args.csv_run) or set(runs) & set(recorded):
         p.error("--run labels must differ")
     rows, configs = [], {}
     for label, folder in runs.items():
@@ -64,16 +79,20 @@ def main(argv: list[str] | None = None) -> None:
                   "returns": r["returns"]}
                  for r in read_evals(Path(folder))
                  if args.max_step is None or r["step"] <= args.max_step]
+    for label, (_, _, evals, _) in recorded.items():
+        rows += [{"label": label, **r} for r in evals
+                 if args.max_step is None or r["step"] <= args.max_step]
     if not rows:
         p.error("the runs hold no evaluations (up to --max-step)")
+    labels = [*runs, *recorded]
     args.out.mkdir(parents=True, exist_ok=True)
     write_csv(args.out / f"{args.name}.csv", rows, list(rows[0]))
-    _plot(rows, list(runs), args.out / f"{args.name}.png", args.title)
+    _plot(rows, labels, args.out / f"{args.name}.png", args.title)
     steps = sorted({r["step"] for r in rows})
-    table = ["| step | " + " | ".join(runs) + " |", "|---" * (len(runs) + 1) + "|"]
+    table = ["| step | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
     for step in steps:
         cells = [next((f"{r['return']:.0f}" for r in rows if r["label"] == label
-                       and r["step"] == step), "—") for label in runs]
+                       and r["step"] == step), "—") for label in labels]
         table.append(f"| {step} | " + " | ".join(cells) + " |")
     started = ", ".join(f"{label}: {configs[label].get('commit', 'not recorded')}"
                         for label in runs)
@@ -83,10 +102,30 @@ def main(argv: list[str] | None = None) -> None:
             f"Command: `python benchmarks/compare_runs.py {shlex.join(argv)}`", "",
             f"Mean evaluation return ({configs[next(iter(runs))]['run'].get('eval_episodes', '?')}"
             " episodes, no exploration noise) of `wmpc run` folders that differ only in:", ""]
-    body += [f"- {line}" for line in _differences(configs)] + [""] + table
+    body += [f"- {line}" for line in _differences(configs)]
+    body += [f"- {label}: the evaluations `wmpc bench tasks` recorded in {evals[0]['run']} (task "
+             f"{task}, seed {seed}, started at commit {started_at}); its folder is not on disk, "
+             "so its settings are those its Tasks report lists, not compared here"
+             for label, (task, seed, evals, started_at) in recorded.items()]
+    body += [""] + table
     body += ["", f"![{args.name}]({args.name}.png)"]
     replace_section(args.out / "RESULTS.md", f"Ablation: {args.title}", "\n".join(body))
     print(f"wrote {args.out / (args.name + '.csv')} and the RESULTS.md section")
+
+
+def _recorded_evals(path: Path, task: str, seed: int, parser) -> tuple[list[dict], str]:
+    """The wmpc rows of `task` and `seed` in a `wmpc bench tasks` CSV, as compare_runs rows, and
+    the commit the run started from."""
+    try:
+        with path.open() as handle:
+            found = [r for r in csv.DictReader(handle) if r.get("kind") == "wmpc"
+                     and r.get("task") == task and r.get("seed") == str(seed)]
+    except OSError as err:
+        parser.error(f"cannot read {path}: {err.strerror}")
+    if not found:
+        parser.error(f"{path} holds no wmpc evaluations of {task} seed {seed}")
+    return [{"run": str(path), "step": int(r["step"]), "return": round(float(r["return"]), 1),
+             "wall_seconds": r["wall_seconds"], "returns": ""} for r in found], found[0]["commit"]
 
 
 def _plot(rows: list[dict], labels: list[str], path: Path, title: str) -> None:

@@ -49,3 +49,38 @@ def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
         assert exit_info.value.code == 2
         assert "Traceback" not in capsys.readouterr().err
     assert not (tmp_path / "n.csv").exists()
+
+
+def test_a_run_known_only_from_a_tasks_csv(tmp_path):
+    _run(tmp_path / "a", 0, [(10, 1.0), (20, 5.0)])
+    tasks = tmp_path / "tasks.csv"
+    tasks.write_text("task,kind,seed,step,return,wall_seconds,commit,machine\n"
+                     "finger-spin,random,0,0,0.5,,abc,m\n"
+                     "finger-spin,wmpc,0,10,7.25,100,abc1234,m\n"
+                     "finger-spin,wmpc,1,10,99,100,abc1234,m\n"
+                     "finger-spin,wmpc,0,20,8,200,abc1234,m\n")
+    out = tmp_path / "out"
+    compare_runs.main(["--run", f"new={tmp_path / 'a'}", "--csv-run",
+                       f"old={tasks}:finger-spin:0", "--name", "ab", "--title", "Old",
+                       "--out", str(out)])
+    text = (out / "RESULTS.md").read_text()
+    assert "| step | new | old |" in text
+    assert "| 10 | 2 | 7 |" in text and "| 20 | 6 | 8 |" in text
+    assert "old: the evaluations `wmpc bench tasks` recorded in" in text and "abc1234" in text
+    with (out / "ab.csv").open() as handle:
+        assert [r["label"] for r in csv.DictReader(handle)] == ["new", "new", "old", "old"]
+
+
+def test_a_bad_csv_run_is_a_one_line_error(tmp_path, capsys):
+    import pytest
+
+    _run(tmp_path / "a", 0, [(10, 1.0)])
+    tasks = tmp_path / "tasks.csv"
+    tasks.write_text("task,kind,seed,step,return,wall_seconds,commit,machine\n")
+    for item in ("old=nothing", f"old={tasks}:finger-spin:0", f"old={tmp_path}/no.csv:x:0",
+                 f"a={tasks}:finger-spin:x"):
+        with pytest.raises(SystemExit) as exit_info:
+            compare_runs.main(["--run", f"a={tmp_path / 'a'}", "--csv-run", item, "--name", "n",
+                               "--title", "t", "--out", str(tmp_path)])
+        assert exit_info.value.code == 2
+        assert "Traceback" not in capsys.readouterr().err
