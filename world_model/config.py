@@ -50,8 +50,7 @@ class ModelConfig:
     rho: float = 0.5
     """Depth decay of the prediction, reward and value losses: step t weighs rho**t."""
     td_steps: int = 5
-    """Largest n of the n-step TD targets of the 'v' critic (shortened where the window ends);
-    the 'q' critic's targets are one-step."""
+    """Largest n of the n-step TD targets (shortened where the window ends)."""
     prediction_weight: float = 20.0
     """Weight of the multi-step latent prediction loss."""
     variance_weight: float = 1.0
@@ -66,9 +65,9 @@ class ModelConfig:
     """Weight of the critic's TD cross-entropy."""
     critic: str = "v"
     """'v': a state value of the replay's own behaviour, learnt by n-step TD on replay actions.
-    'q': TD-MPC2's kind, two action values Q(z, a) learnt by one-step TD towards
-    r + gamma * min of the two EMA target Qs at (z', actor(z')), with a deterministic actor in the
-    model trained to maximise Q; the value of a latent is then Q(z, actor(z)), the critic of a
+    'q': TD-MPC2's kind, two action values Q(z, a) learnt by n-step TD (`td_steps`) bootstrapped
+    with the smaller of the two EMA target Qs at (z', actor(z')), with a deterministic actor in
+    the model trained to maximise Q; the value of a latent is then Q(z, actor(z)), the critic of a
     policy that improves on the replay's instead of describing it."""
     value_expectile: float = 0.5
     """Expectile tau of the critic: TD targets above its prediction weigh 2*tau, those below

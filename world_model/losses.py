@@ -49,18 +49,17 @@ def td_targets(model: WorldModel, targets: torch.Tensor, rew: torch.Tensor,
     """n-step TD targets (B, T) from target latents (B, T+1, D), rewards and terminations (B, T).
 
     G_t = sum_{i<m} gamma^i r_{t+i} + gamma^m V'(z_{t+m}) with m = min(td_steps, T - t); a
-    termination cuts the sum (truncations do not: windows never hold one mid-window). The 'q'
-    critic's targets are one-step, V' the smaller target Q at the actor's action.
+    termination cuts the sum (truncations do not: windows never hold one mid-window). For the
+    'q' critic V' is the smaller target Q at the actor's action.
     """
     cfg = model.cfg
     steps = rew.shape[1]
-    td_steps = 1 if cfg.critic == "q" else cfg.td_steps
     with torch.no_grad():
         boot = model.target_value_of(targets[:, 1:].detach())
         alive = 1.0 - term.float()
         out = []
         for t in range(steps):
-            m = min(td_steps, steps - t)
+            m = min(cfg.td_steps, steps - t)
             g = boot[:, t + m - 1]
             for i in reversed(range(m)):
                 g = rew[:, t + i] + cfg.discount * alive[:, t + i] * g

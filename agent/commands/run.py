@@ -38,8 +38,8 @@ def command(
         0.5, help="Critic expectile in (0, 1): 0.5 is the replay's mean value, higher leans "
         "towards its better returns."),
     critic: str = typer.Option(
-        "v", help="v: state value of the replay's behaviour (n-step TD); q: TD-MPC2's two "
-        "action values bootstrapped through an actor that maximises them."),
+        "v", help="v: state value of the replay's behaviour; q: TD-MPC2's two action values "
+        "bootstrapped through an actor that maximises them."),
     env_kwargs: str | None = typer.Option(None, help="JSON keyword arguments for the env."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
