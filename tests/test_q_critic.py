@@ -12,6 +12,7 @@ from agent.online import OnlineRun
 from agent.runs import read_evals
 from tests.test_agent_loop import AGENT, CFG, TRAIN
 from tests.test_agent_loop import SMALL as LOOP_SMALL
+from tests.test_eval_cli import _wmpc
 from world_model import ModelConfig, WorldModel, load_world_model
 from world_model.checkpoint import save_checkpoint
 from world_model.losses import actor_loss, critic_q_loss, world_model_loss
@@ -155,3 +156,18 @@ def test_a_q_run_plans_with_the_models_actor_as_prior_and_resumes_exactly(tmp_pa
 def test_an_unknown_critic_is_refused(bad):
     with pytest.raises(ValueError, match="critic"):
         ModelConfig(obs_dim=3, act_dim=2, critic=bad)
+    with pytest.raises(ValueError, match="'v' critic only"):
+        ModelConfig(obs_dim=3, act_dim=2, critic="q", value_expectile=0.7)
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--critic", "w"], "--critic must be one of v, q"),
+    (["--critic", "q", "--value-expectile", "0.7"], "'v' critic only"),
+])
+def test_bad_critic_flags_are_one_line_and_write_nothing(tmp_path, args, words):
+    out = tmp_path / "run"
+    result = _wmpc("run", "--env", "point_env:PointMass-v0", "--steps", "10", "--out", str(out),
+                   *args)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and words in result.stderr
+    assert not out.exists()

@@ -72,7 +72,8 @@ class ModelConfig:
     value_expectile: float = 0.5
     """Expectile tau of the critic: TD targets above its prediction weigh 2*tau, those below
     2*(1-tau). 0.5 learns the replay behaviour's mean value; above 0.5 leans towards the better
-    returns in the replay (in a deterministic env, its better actions), as IQL's value does."""
+    returns in the replay (in a deterministic env, its better actions), as IQL's value does.
+    'v' critic only."""
     num_bins: int = 101
     """Bins of the two-hot reward and value distributions (in symlog space)."""
     symlog_max: float = 10.0
@@ -100,6 +101,8 @@ class ModelConfig:
             raise ValueError(f"ModelConfig.critic must be one of {CRITICS}")
         if not 0.0 < self.value_expectile < 1.0:
             raise ValueError("ModelConfig.value_expectile must be in (0, 1)")
+        if self.critic == "q" and self.value_expectile != 0.5:
+            raise ValueError("ModelConfig.value_expectile applies to the 'v' critic only")
         if self.num_bins < 2 or self.symlog_max <= 0:
             raise ValueError("ModelConfig.num_bins must be >= 2 and symlog_max > 0")
 
