@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--name", required=True, help="file stem of the CSV and PNG")
     p.add_argument("--title", required=True, help="section title in RESULTS.md")
     p.add_argument("--max-step", type=int, default=None, help="ignore evaluations after this")
+    p.add_argument("--note", default="", help="a paragraph under the table (e.g. what differs in "
+                   "code between runs with equal configs)")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = p.parse_args(argv)
     pairs = [item.split("=", 1) for item in args.run]
@@ -107,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
              f"{task}, seed {seed}, started at commit {started_at}); its folder is not on disk, "
              "so its settings are those its Tasks report lists, not compared here"
              for label, (task, seed, evals, started_at) in recorded.items()]
-    body += [""] + table
+    body += [""] + table + ([""] + [args.note] if args.note else [])
     body += ["", f"![{args.name}]({args.name}.png)"]
     replace_section(args.out / "RESULTS.md", f"Ablation: {args.title}", "\n".join(body))
     print(f"wrote {args.out / (args.name + '.csv')} and the RESULTS.md section")

@@ -62,8 +62,9 @@ def test_a_run_known_only_from_a_tasks_csv(tmp_path):
     out = tmp_path / "out"
     compare_runs.main(["--run", f"new={tmp_path / 'a'}", "--csv-run",
                        f"old={tasks}:finger-spin:0", "--name", "ab", "--title", "Old",
-                       "--out", str(out)])
+                       "--out", str(out), "--note", "The code differs."])
     text = (out / "RESULTS.md").read_text()
+    assert "| 20 | 6 | 8 |\n\nThe code differs.\n" in text
     assert "| step | new | old |" in text
     assert "| 10 | 2 | 7 |" in text and "| 20 | 6 | 8 |" in text
     assert "old: the evaluations `wmpc bench tasks` recorded in" in text and "abc1234" in text
