@@ -6,7 +6,9 @@ defaults) on a DeepMind Control task. After two random episodes fill its replay 
 the loop's work for `--seconds`: plan a decision, step the env, and make the updates the loop's
 `updates_per_step` asks for. Processes of one setting start together (a barrier). Reported per
 setting: decisions per second of each run and of all runs together, and the mean milliseconds of a
-plan and of an update. Writes `threads_cpu.csv`, `threads_cpu.png` and RESULTS.md `## Threads`.
+plan and of an update. `--critics v,q` measures each setting with each kind of critic
+(`ModelConfig.critic`). Writes `NAME.csv`, `NAME.png` and RESULTS.md `## Threads` (`## Threads:
+NAME` for another `--name` than threads_cpu).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from benchmarks.provenance import ROOT, commit, machine, replace_section, today, write_csv
 
-FIELDS = ["runs", "threads", "decisions_per_s_each", "decisions_per_s_total", "plan_ms",
+FIELDS = ["runs", "threads", "critic", "decisions_per_s_each", "decisions_per_s_total", "plan_ms",
           "update_ms", "env_id", "commit", "machine"]
 
 
@@ -33,6 +35,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="comma-separated torch thread counts per run")
     p.add_argument("--runs", default="1,2", help="comma-separated numbers of runs side by side")
     p.add_argument("--seconds", type=float, default=20.0, help="measured time per setting")
+    p.add_argument("--critics", default="v", help="comma-separated critics (v, q) per setting")
+    p.add_argument("--name", default="threads_cpu", help="file stem of the CSV and PNG")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     return p.parse_args(argv)
 
@@ -56,7 +60,7 @@ def _fill(run, episodes: int) -> None:
     run.model.update_normaliser(torch.as_tensor(np.array(run.buffer.observations())))
 
 
-def _measure(env_id: str, threads: int, seconds: float, barrier, results) -> None:
+def _measure(env_id: str, threads: int, critic: str, seconds: float, barrier, results) -> None:
     """One run's loop for `seconds` after the barrier: puts (decisions/s, plan ms, update ms)."""
     import torch
 
@@ -66,7 +70,7 @@ def _measure(env_id: str, threads: int, seconds: float, barrier, results) -> Non
 
     cfg = RunConfig(env_id=env_id)
     with tempfile.TemporaryDirectory() as out:
-        run = OnlineRun(Path(out), cfg, AgentConfig(), online_train_config())
+        run = OnlineRun(Path(out), cfg, AgentConfig(), online_train_config(), {"critic": critic})
         _fill(run, 2)
         batch, horizon = run.train_cfg.batch_size, run.train_cfg.horizon
 
@@ -99,10 +103,11 @@ def _measure(env_id: str, threads: int, seconds: float, barrier, results) -> Non
     results.put((decisions / elapsed, 1e3 * plan / decisions, 1e3 * updating / max(updates, 1)))
 
 
-def _setting(env_id: str, runs: int, threads: int, seconds: float) -> dict:
+def _setting(env_id: str, runs: int, threads: int, critic: str, seconds: float) -> dict:
     ctx = mp.get_context("spawn")
     barrier, results = ctx.Barrier(runs), ctx.Queue()
-    procs = [ctx.Process(target=_measure, args=(env_id, threads, seconds, barrier, results))
+    procs = [ctx.Process(target=_measure,
+                         args=(env_id, threads, critic, seconds, barrier, results))
              for _ in range(runs)]
     for proc in procs:
         proc.start()
@@ -110,7 +115,7 @@ def _setting(env_id: str, runs: int, threads: int, seconds: float) -> dict:
     for proc in procs:
         proc.join()
     rates, plans, updates = zip(*measured, strict=True)
-    return {"runs": runs, "threads": threads,
+    return {"runs": runs, "threads": threads, "critic": critic,
             "decisions_per_s_each": round(sum(rates) / runs, 2),
             "decisions_per_s_total": round(sum(rates), 2),
             "plan_ms": round(sum(plans) / runs, 2), "update_ms": round(sum(updates) / runs, 2)}
@@ -122,10 +127,11 @@ def main(argv: list[str]) -> None:
     rows = []
     for runs in (int(r) for r in args.runs.split(",")):
         for threads in (int(t) for t in args.threads.split(",")):
-            rows.append({**_setting(args.env, runs, threads, args.seconds), **stamp})
-            print(rows[-1])
+            for critic in args.critics.split(","):
+                rows.append({**_setting(args.env, runs, threads, critic, args.seconds), **stamp})
+                print(rows[-1])
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "threads_cpu.csv"
+    path = args.out / f"{args.name}.csv"
     write_csv(path, rows, FIELDS)
     _plot(rows, path.with_suffix(".png"))
     _report(rows, args, argv, stamp)
@@ -137,7 +143,7 @@ def _plot(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [f"{r['runs']} run(s)\n{r['threads']} thread(s)" for r in rows]
+    labels = [f"{r['runs']} run(s)\n{r['threads']} thread(s)\ncritic {r['critic']}" for r in rows]
     fig, ax = plt.subplots(figsize=(1.6 * len(rows) + 1, 3.2))
     ax.bar(labels, [r["decisions_per_s_total"] for r in rows], color="tab:blue")
     ax.set_ylabel("decisions / s, all runs")
@@ -154,8 +160,9 @@ def _report(rows: list[dict], args, argv: list[str], stamp: dict) -> None:
              "thread count of each row is its own). One seed; the machine is shared and noisy, "
              "so compare rows of this one run as ratios.",
              "", f"Command: `{shlex.join(['wmpc', 'bench', 'threads', *argv])}`", "",
-             "| runs side by side | torch threads each | decisions/s each | decisions/s total "
-             "| plan ms | update ms |", "| --- | --- | --- | --- | --- | --- |"]
-    lines += [f"| {r['runs']} | {r['threads']} | {r['decisions_per_s_each']} | "
+             "| runs side by side | torch threads each | critic | decisions/s each | decisions/s "
+             "total | plan ms | update ms |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {r['runs']} | {r['threads']} | {r['critic']} | {r['decisions_per_s_each']} | "
               f"{r['decisions_per_s_total']} | {r['plan_ms']} | {r['update_ms']} |" for r in rows]
-    replace_section(args.out / "RESULTS.md", "Threads", "\n".join(lines))
+    title = "Threads" if args.name == "threads_cpu" else f"Threads: {args.name}"
+    replace_section(args.out / "RESULTS.md", title, "\n".join(lines))
