@@ -50,17 +50,19 @@ def td_targets(model: WorldModel, targets: torch.Tensor, rew: torch.Tensor,
 
     G_t = sum_{i<m} gamma^i r_{t+i} + gamma^m V'(z_{t+m}) with m = min(td_steps, T - t); a
     termination cuts the sum (truncations do not: windows never hold one mid-window). For the
-    'q' critic V' is the smaller target Q at the actor's action.
+    'q' critic V' is the smaller target Q at the actor's action. V' is computed only at the
+    latents a target bootstraps from, z_min(n,T) .. z_T (just z_T when td_steps >= T).
     """
     cfg = model.cfg
     steps = rew.shape[1]
+    first = min(cfg.td_steps, steps)
     with torch.no_grad():
-        boot = model.target_value_of(targets[:, 1:].detach())
+        boot = model.target_value_of(targets[:, first:].detach())
         alive = 1.0 - term.float()
         out = []
         for t in range(steps):
             m = min(cfg.td_steps, steps - t)
-            g = boot[:, t + m - 1]
+            g = boot[:, t + m - first]
             for i in reversed(range(m)):
                 g = rew[:, t + i] + cfg.discount * alive[:, t + i] * g
             out.append(g)
