@@ -81,7 +81,8 @@ def resumed_configs(out: Path, steps: int | None = None) -> tuple:
     run_cfg = dataclasses.replace(run_cfg, steps=steps or run_cfg.steps)
     derived = {"obs_dim", "act_dim", "discount", "episodic"}  # from the env and the agent
     sizes = {f.name for f in dataclasses.fields(ModelConfig)} - derived
-    overrides = {k: v for k, v in saved.get("model", {}).items() if k in sizes}
+    model = {"activation": "mish", **saved.get("model", {})}  # runs before the option had Mish
+    overrides = {k: v for k, v in model.items() if k in sizes}
     agent = saved["agent"]
     if "explore_std" in agent and "explore_std_final" not in agent:  # runs before the schedule
         agent = {**agent, "explore_std_final": agent["explore_std"]}  # had constant noise

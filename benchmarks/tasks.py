@@ -46,6 +46,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="critic expectile of new runs (a resumed run keeps its own)")
     p.add_argument("--critic", choices=("v", "q"), default="v",
                    help="critic of new runs (ModelConfig.critic; a resumed run keeps its own)")
+    p.add_argument("--activation", choices=("mish", "silu"), default="mish",
+                   help="hidden-layer nonlinearity of new runs (ModelConfig.activation)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--runs", type=Path, default=None,
                    help="run folders [default: runs/bench_tasks, runs/bench_tasks_quick]")
@@ -105,7 +107,8 @@ def _learn(task: str, seed: int, args) -> None:
                         eval_every=args.eval_every, eval_episodes=args.eval_episodes, **quick)
         agent_cfg = AgentConfig(planner=args.planner, prior_samples=args.prior_samples)
         train_cfg = online_train_config()
-        overrides = {"value_expectile": args.value_expectile, "critic": args.critic}
+        overrides = {"value_expectile": args.value_expectile, "critic": args.critic,
+                     "activation": args.activation}
     run = OnlineRun(out, cfg, agent_cfg, train_cfg, overrides, device=args.device)
     started = load_config(out).get("commit", commit()) if resume else commit()
     run.run(resume=resume, progress=not args.quick, meta={"commit": started})
@@ -282,6 +285,7 @@ def _settings(run: Path) -> str:
             f"{run_cfg['updates_per_step']} updates per decision, exploration noise "
             f"{_explore(agent)}, critic {c['model'].get('critic', 'v')}, "
             f"critic expectile {c['model'].get('value_expectile', 0.5):g}, "
+            f"activation {c['model'].get('activation', 'mish')}, "
             f"torch threads {threads_text(c)}")
 
 

@@ -7,13 +7,15 @@ the loop's work for `--seconds`: plan a decision, step the env, and make the upd
 `updates_per_step` asks for. Processes of one setting start together (a barrier). Reported per
 setting: decisions per second of each run and of all runs together, and the mean milliseconds of a
 plan and of an update. `--critics v,q` measures each setting with each kind of critic
-(`ModelConfig.critic`). Writes `NAME.csv`, `NAME.png` and RESULTS.md `## Threads` (`## Threads:
-NAME` for another `--name` than threads_cpu).
+(`ModelConfig.critic`), `--activations mish,silu` with each hidden-layer nonlinearity. Writes
+`NAME.csv`, `NAME.png` and RESULTS.md `## Threads` (`## Threads: NAME` for another `--name` than
+threads_cpu).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import multiprocessing as mp
 import os
 import shlex
@@ -23,8 +25,8 @@ from pathlib import Path
 
 from benchmarks.provenance import ROOT, commit, machine, replace_section, today, write_csv
 
-FIELDS = ["runs", "threads", "critic", "decisions_per_s_each", "decisions_per_s_total", "plan_ms",
-          "update_ms", "env_id", "commit", "machine"]
+FIELDS = ["runs", "threads", "critic", "activation", "decisions_per_s_each",
+          "decisions_per_s_total", "plan_ms", "update_ms", "env_id", "commit", "machine"]
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -36,6 +38,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--runs", default="1,2", help="comma-separated numbers of runs side by side")
     p.add_argument("--seconds", type=float, default=20.0, help="measured time per setting")
     p.add_argument("--critics", default="v", help="comma-separated critics (v, q) per setting")
+    p.add_argument("--activations", default="mish",
+                   help="comma-separated hidden-layer nonlinearities (mish, silu) per setting")
     p.add_argument("--name", default="threads_cpu", help="file stem of the CSV and PNG")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     return p.parse_args(argv)
@@ -60,7 +64,7 @@ def _fill(run, episodes: int) -> None:
     run.model.update_normaliser(torch.as_tensor(np.array(run.buffer.observations())))
 
 
-def _measure(env_id: str, threads: int, critic: str, seconds: float, barrier, results) -> None:
+def _measure(env_id: str, threads: int, model: dict, seconds: float, barrier, results) -> None:
     """One run's loop for `seconds` after the barrier: puts (decisions/s, plan ms, update ms)."""
     import torch
 
@@ -70,7 +74,7 @@ def _measure(env_id: str, threads: int, critic: str, seconds: float, barrier, re
 
     cfg = RunConfig(env_id=env_id)
     with tempfile.TemporaryDirectory() as out:
-        run = OnlineRun(Path(out), cfg, AgentConfig(), online_train_config(), {"critic": critic})
+        run = OnlineRun(Path(out), cfg, AgentConfig(), online_train_config(), model)
         _fill(run, 2)
         batch, horizon = run.train_cfg.batch_size, run.train_cfg.horizon
 
@@ -103,11 +107,12 @@ def _measure(env_id: str, threads: int, critic: str, seconds: float, barrier, re
     results.put((decisions / elapsed, 1e3 * plan / decisions, 1e3 * updating / max(updates, 1)))
 
 
-def _setting(env_id: str, runs: int, threads: int, critic: str, seconds: float) -> dict:
+def _setting(env_id: str, runs: int, threads: int, model: dict, seconds: float) -> dict:
+    """`runs` processes side by side, each with `threads` and the model overrides `model`."""
     ctx = mp.get_context("spawn")
     barrier, results = ctx.Barrier(runs), ctx.Queue()
     procs = [ctx.Process(target=_measure,
-                         args=(env_id, threads, critic, seconds, barrier, results))
+                         args=(env_id, threads, model, seconds, barrier, results))
              for _ in range(runs)]
     for proc in procs:
         proc.start()
@@ -115,7 +120,7 @@ def _setting(env_id: str, runs: int, threads: int, critic: str, seconds: float) 
     for proc in procs:
         proc.join()
     rates, plans, updates = zip(*measured, strict=True)
-    return {"runs": runs, "threads": threads, "critic": critic,
+    return {"runs": runs, "threads": threads, **model,
             "decisions_per_s_each": round(sum(rates) / runs, 2),
             "decisions_per_s_total": round(sum(rates), 2),
             "plan_ms": round(sum(plans) / runs, 2), "update_ms": round(sum(updates) / runs, 2)}
@@ -127,8 +132,10 @@ def main(argv: list[str]) -> None:
     rows = []
     for runs in (int(r) for r in args.runs.split(",")):
         for threads in (int(t) for t in args.threads.split(",")):
-            for critic in args.critics.split(","):
-                rows.append({**_setting(args.env, runs, threads, critic, args.seconds), **stamp})
+            for critic, activation in itertools.product(args.critics.split(","),
+                                                        args.activations.split(",")):
+                model = {"critic": critic, "activation": activation}
+                rows.append({**_setting(args.env, runs, threads, model, args.seconds), **stamp})
                 print(rows[-1])
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{args.name}.csv"
@@ -143,7 +150,8 @@ def _plot(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [f"{r['runs']} run(s)\n{r['threads']} thread(s)\ncritic {r['critic']}" for r in rows]
+    labels = [f"{r['runs']} run(s)\n{r['threads']} thread(s)\ncritic {r['critic']}\n"
+              f"{r['activation']}" for r in rows]
     fig, ax = plt.subplots(figsize=(1.6 * len(rows) + 1, 3.2))
     ax.bar(labels, [r["decisions_per_s_total"] for r in rows], color="tab:blue")
     ax.set_ylabel("decisions / s, all runs")
@@ -160,9 +168,11 @@ def _report(rows: list[dict], args, argv: list[str], stamp: dict) -> None:
              "thread count of each row is its own). One seed; the machine is shared and noisy, "
              "so compare rows of this one run as ratios.",
              "", f"Command: `{shlex.join(['wmpc', 'bench', 'threads', *argv])}`", "",
-             "| runs side by side | torch threads each | critic | decisions/s each | decisions/s "
-             "total | plan ms | update ms |", "| --- | --- | --- | --- | --- | --- | --- |"]
-    lines += [f"| {r['runs']} | {r['threads']} | {r['critic']} | {r['decisions_per_s_each']} | "
+             "| runs side by side | torch threads each | critic | activation | decisions/s each | "
+             "decisions/s total | plan ms | update ms |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {r['runs']} | {r['threads']} | {r['critic']} | {r['activation']} | "
+              f"{r['decisions_per_s_each']} | "
               f"{r['decisions_per_s_total']} | {r['plan_ms']} | {r['update_ms']} |" for r in rows]
     title = "Threads" if args.name == "threads_cpu" else f"Threads: {args.name}"
     replace_section(args.out / "RESULTS.md", title, "\n".join(lines))
