@@ -34,16 +34,28 @@ def save_config(out: Path, configs: dict) -> None:
 
 
 def load_config(run: Path) -> dict:
-    """The resolved configs of a run; a missing or corrupt file is a UserError."""
+    """The resolved configs of a run, with the values that fields added later mean for a run
+    saved before them (`_backfill`); a missing or corrupt file is a UserError."""
     path = run / "config.json"
     if not run.is_dir():
         raise UserError(f"run folder not found: {run}")
     try:
-        return json.loads(path.read_text())
+        return _backfill(json.loads(path.read_text()))
     except FileNotFoundError:
         raise UserError(f"{run} is not a wmpc run (no config.json)") from None
     except json.JSONDecodeError as err:
         raise UserError(f"corrupt run config {path}: {err}") from None
+
+
+def _backfill(saved: dict) -> dict:
+    """`saved` with what a run from before a field was: Mish before `model.activation`, constant
+    exploration noise before `agent.explore_std_final`."""
+    if "model" in saved:
+        saved["model"] = {"activation": "mish", **saved["model"]}
+    agent = saved.get("agent", {})
+    if "explore_std" in agent and "explore_std_final" not in agent:
+        saved["agent"] = {**agent, "explore_std_final": agent["explore_std"]}
+    return saved
 
 
 def _save_tensors(path: Path, state: dict) -> None:
@@ -81,12 +93,8 @@ def resumed_configs(out: Path, steps: int | None = None) -> tuple:
     run_cfg = dataclasses.replace(run_cfg, steps=steps or run_cfg.steps)
     derived = {"obs_dim", "act_dim", "discount", "episodic"}  # from the env and the agent
     sizes = {f.name for f in dataclasses.fields(ModelConfig)} - derived
-    model = {"activation": "mish", **saved.get("model", {})}  # runs before the option had Mish
-    overrides = {k: v for k, v in model.items() if k in sizes}
-    agent = saved["agent"]
-    if "explore_std" in agent and "explore_std_final" not in agent:  # runs before the schedule
-        agent = {**agent, "explore_std_final": agent["explore_std"]}  # had constant noise
-    return (run_cfg, config_from_dict(AgentConfig, agent),
+    overrides = {k: v for k, v in saved.get("model", {}).items() if k in sizes}
+    return (run_cfg, config_from_dict(AgentConfig, saved["agent"]),
             online_train_config(**saved["train"]), overrides, saved.get("device", "cpu"))
 
 

@@ -85,3 +85,17 @@ def test_a_bad_csv_run_is_a_one_line_error(tmp_path, capsys):
                                "--title", "t", "--out", str(tmp_path)])
         assert exit_info.value.code == 2
         assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_run_saved_before_the_activation_field_compares_as_mish(tmp_path):
+    _run(tmp_path / "old", 0, [(10, 1.0)])
+    _run(tmp_path / "new", 0, [(10, 3.0)])
+    models = {"old": {"latent_dim": 64}, "new": {"latent_dim": 64, "activation": "silu"}}
+    for name, model in models.items():
+        config = json.loads((tmp_path / name / "config.json").read_text())
+        (tmp_path / name / "config.json").write_text(json.dumps({**config, "model": model}))
+    out = tmp_path / "out"
+    compare_runs.main(["--run", f"old={tmp_path / 'old'}", "--run", f"new={tmp_path / 'new'}",
+                       "--name", "act", "--title", "Act", "--out", str(out)])
+    text = (out / "RESULTS.md").read_text()
+    assert "model.activation: old=mish, new=silu" in text and "latent_dim" not in text
