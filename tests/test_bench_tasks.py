@@ -39,8 +39,7 @@ def test_a_resumed_run_keeps_its_own_agent_config(tmp_path, monkeypatch):
         run = tmp_path / "runs" / "point_s0"
         assert (run / "resume.pt").exists()  # taken at the episode end at step 50
         torch.set_num_threads(2)
-        tasks.main(common)  # without the flags: resumes the run with its prior, expectile and
-        # activation
+        tasks.main(common)  # without the flags: resumes with its own prior, expectile, activation
     finally:
         torch.set_num_threads(threads)
     assert load_config(run)["agent"]["prior_samples"] == 2
