@@ -31,6 +31,8 @@ FIELDS = ["task", "kind", "seed", "step", "return", "wall_seconds", "commit", "m
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
+    from agent.config import RunConfig
+
     p = argparse.ArgumentParser(prog="wmpc bench tasks", description=__doc__)
     p.add_argument("--tasks", default=",".join(TASKS), help="comma-separated task names")
     p.add_argument("--seeds", default="0", help="comma-separated seeds")
@@ -48,6 +50,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="critic of new runs (ModelConfig.critic; a resumed run keeps its own)")
     p.add_argument("--activation", choices=("mish", "silu"), default="mish",
                    help="hidden-layer nonlinearity of new runs (ModelConfig.activation)")
+    p.add_argument("--updates-per-step", type=float,
+                   default=RunConfig.updates_per_step,
+                   help="world-model updates per decision of new runs (RunConfig.updates_per_step)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--runs", type=Path, default=None,
                    help="run folders [default: runs/bench_tasks, runs/bench_tasks_quick]")
@@ -104,7 +109,8 @@ def _learn(task: str, seed: int, args) -> None:
     else:
         quick = {"seed_steps": 20, "pretrain_updates": 5} if args.quick else {}
         cfg = RunConfig(env_id=TASKS[task], steps=args.steps, seed=seed,
-                        eval_every=args.eval_every, eval_episodes=args.eval_episodes, **quick)
+                        eval_every=args.eval_every, eval_episodes=args.eval_episodes,
+                        updates_per_step=args.updates_per_step, **quick)
         agent_cfg = AgentConfig(planner=args.planner, prior_samples=args.prior_samples)
         train_cfg = online_train_config()
         overrides = {"value_expectile": args.value_expectile, "critic": args.critic,

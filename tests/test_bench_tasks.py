@@ -35,17 +35,18 @@ def test_a_resumed_run_keeps_its_own_agent_config(tmp_path, monkeypatch):
     try:
         torch.set_num_threads(1)
         tasks.main(common + ["--prior-samples", "2", "--value-expectile", "0.7",
-                             "--activation", "silu"])
+                             "--activation", "silu", "--updates-per-step", "1"])
         run = tmp_path / "runs" / "point_s0"
         assert (run / "resume.pt").exists()  # taken at the episode end at step 50
         torch.set_num_threads(2)
-        tasks.main(common)  # without the flags: resumes with its own prior, expectile, activation
+        tasks.main(common)  # without the flags: resumes with its own settings
     finally:
         torch.set_num_threads(threads)
     assert load_config(run)["agent"]["prior_samples"] == 2
     assert load_config(run)["torch_threads"] == [1, 2]  # each segment's thread count, in order
     assert load_config(run)["model"]["value_expectile"] == 0.7
     assert load_config(run)["model"]["activation"] == "silu"
+    assert load_config(run)["run"]["updates_per_step"] == 1
     assert "critic expectile 0.7, activation silu, torch threads 1 then 2" in tasks._settings(run)
     assert (run / "prior.pt").exists()
     assert [r["step"] for r in read_evals(run)] == [30, 60]
