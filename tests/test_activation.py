@@ -15,6 +15,7 @@ from tests.test_agent_loop import AGENT, CFG, TRAIN
 from tests.test_agent_loop import SMALL as LOOP_SMALL
 from tests.test_eval_cli import _wmpc
 from world_model import ModelConfig, WorldModel
+from world_model.mish import Mish
 
 SMALL = {"latent_dim": 16, "hidden_dim": 32, "ensemble_size": 2}
 
@@ -24,7 +25,8 @@ def test_silu_changes_every_network_and_no_parameter(critic):
     mish = WorldModel(ModelConfig(obs_dim=3, act_dim=2, critic=critic, **SMALL), seed=3)
     silu = WorldModel(ModelConfig(obs_dim=3, act_dim=2, critic=critic, activation="silu",
                                   **SMALL), seed=3)
-    assert not any(isinstance(m, nn.Mish) for m in silu.modules())
+    assert not any(isinstance(m, Mish) for m in silu.modules())
+    assert any(isinstance(m, Mish) for m in mish.modules())
     assert any(isinstance(m, nn.SiLU) for m in silu.modules())
     for name, value in mish.state_dict().items():  # same seed: the same weights, same names
         assert torch.equal(value, silu.state_dict()[name]), name

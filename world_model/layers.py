@@ -13,7 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-ACTIVATIONS = {"mish": (F.mish, nn.Mish), "silu": (F.silu, nn.SiLU)}
+from world_model.mish import Mish, mish
+
+ACTIVATIONS = {"mish": (mish, Mish), "silu": (F.silu, nn.SiLU)}
 """Name -> (function, module) of the hidden layers' nonlinearity."""
 
 

@@ -26,6 +26,7 @@ from scipy.spatial import cKDTree
 from torch import nn
 
 from world_model.errors import user_error
+from world_model.mish import Mish
 
 
 def graph_distances(episodes: list[np.ndarray], stride: int, radius: float
@@ -60,9 +61,9 @@ class TemporalDistance(nn.Module):
         super().__init__()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.net = nn.Sequential(nn.Linear(latent_dim + goal_dim, hidden), nn.Mish(),
-                                     nn.Linear(hidden, hidden), nn.Mish(),
-                                     nn.Linear(hidden, hidden), nn.Mish(), nn.Linear(hidden, 1))
+            self.net = nn.Sequential(nn.Linear(latent_dim + goal_dim, hidden), Mish(),
+                                     nn.Linear(hidden, hidden), Mish(),
+                                     nn.Linear(hidden, hidden), Mish(), nn.Linear(hidden, 1))
         self.register_buffer("goal_mean", torch.zeros(goal_dim))
         self.register_buffer("goal_std", torch.ones(goal_dim))
         self.register_buffer("r2", torch.tensor(float("nan")))
