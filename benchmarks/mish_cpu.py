@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from benchmarks.latency import time_interleaved
 from benchmarks.provenance import ROOT, commit, machine, replace_section, today, write_csv
 from world_model import layers
 from world_model.mish import mish
@@ -41,28 +40,12 @@ SHAPES = {"encoder (1024, 256)": (1024, 256), "predictor (2, 256, 256)": (2, 256
 def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="wmpc bench mish-cpu", description=__doc__.split("\n")[0])
     p.add_argument("--threads", default="1,2", help="comma-separated torch thread counts")
-    p.add_argument("--rounds", type=int, default=7, help="interleaved rounds per cell")
+    p.add_argument("--rounds", type=int, default=300,
+                   help="interleaved rounds (one call each) per op cell; the loop part a tenth")
     p.add_argument("--env", default="dm_control/cheetah-run-v0", help="env of the loop part")
-    p.add_argument("--quick", action="store_true", help="few rounds and calls (smoke test)")
+    p.add_argument("--quick", action="store_true", help="few rounds (smoke test)")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     return p.parse_args(argv)
-
-
-def _seconds_per_call(fn: Callable[[], object], calls: int) -> float:
-    fn()
-    start = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter() - start) / calls
-
-
-def _interleaved(fns: dict[str, Callable[[], object]], rounds: int, calls: int) -> dict:
-    """Median seconds per call of each function over `rounds` interleaved rounds."""
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            times[name].append(_seconds_per_call(fn, calls))
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def _forward(fn: Callable, x: torch.Tensor) -> Callable[[], None]:
@@ -81,20 +64,20 @@ def _backward(fn: Callable, x: torch.Tensor, grad: torch.Tensor) -> Callable[[],
     return call
 
 
-def _op_rows(threads: int, rounds: int, calls: int) -> list[dict]:
+def _op_rows(threads: int, rounds: int) -> list[dict]:
     rows = []
     gen = torch.Generator().manual_seed(0)
     for label, shape in SHAPES.items():
         x, grad = torch.randn(shape, generator=gen) * 3.0, torch.randn(shape, generator=gen)
         for mode, wrap in (("forward", lambda fn, x=x: _forward(fn, x)),
                            ("forward + backward", lambda fn, x=x, g=grad: _backward(fn, x, g))):
-            t = _interleaved({"torch": wrap(F.mish), "wmpc": wrap(mish), "silu": wrap(F.silu)},
-                             rounds, calls)
-            rows.append(_row("op", f"{label}, {mode}", threads, t, 1e6, "us", rounds))
+            t = time_interleaved({"torch": wrap(F.mish), "wmpc": wrap(mish),
+                                  "silu": wrap(F.silu)}, rounds, "cpu")
+            rows.append(_row("op", f"{label}, {mode}", threads, t, 1e3, "us", rounds))
     return rows
 
 
-def _loop_rows(env_id: str, threads: int, rounds: int, calls: int) -> list[dict]:
+def _loop_rows(env_id: str, threads: int, rounds: int) -> list[dict]:
     from agent.config import AgentConfig, RunConfig, online_train_config
     from agent.online import OnlineRun
     from benchmarks.threads import _fill
@@ -122,8 +105,8 @@ def _loop_rows(env_id: str, threads: int, rounds: int, calls: int) -> list[dict]
 
         rows = []
         for label, make in (("world-model update", update), ("plan (mppi 256 x 4, H3)", plan)):
-            t = _interleaved({name: make(run) for name, run in runs.items()}, rounds, calls)
-            rows.append(_row("loop", label, threads, t, 1e3, "ms", rounds))
+            t = time_interleaved({name: make(run) for name, run in runs.items()}, rounds, "cpu")
+            rows.append(_row("loop", label, threads, t, 1.0, "ms", rounds))
         for run in runs.values():
             run.env.close()
     return rows
@@ -138,15 +121,16 @@ def _row(part: str, case: str, threads: int, t: dict, scale: float, unit: str,
 
 def main(argv: list[str]) -> None:
     args = parse(argv)
-    rounds, op_calls, loop_calls = (2, 5, 2) if args.quick else (args.rounds, 100, 10)
+    op_rounds = 5 if args.quick else args.rounds
+    loop_rounds = 2 if args.quick else max(args.rounds // 10, 3)
     stamp = {"commit": commit(), "machine": machine("cpu")}
     before = torch.get_num_threads()
     rows = []
     try:
         for threads in (int(t) for t in args.threads.split(",")):
             torch.set_num_threads(threads)
-            rows += _op_rows(threads, rounds, op_calls)
-            rows += _loop_rows(args.env, threads, rounds, loop_calls)
+            rows += _op_rows(threads, op_rounds)
+            rows += _loop_rows(args.env, threads, loop_rounds)
     finally:
         torch.set_num_threads(before)
     rows = [{**r, **stamp} for r in rows]
