@@ -42,17 +42,17 @@ class SamplerConfig:
             raise ValueError(
                 f"num_elites ({self.num_elites}) must not exceed num_samples ({self.num_samples})"
             )
-
-    @property
-    def elites(self) -> int:
-        """The number of elites in effect."""
-        return self.num_elites if self.num_elites is not None else max(1, self.num_samples // 8)
         if not self.init_std > 0:
             raise ValueError(f"init_std must be > 0, got {self.init_std}")
         if not 0 <= self.min_std <= self.init_std:
             raise ValueError(f"min_std must be in [0, init_std], got {self.min_std}")
         if not 0 <= self.momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
+
+    @property
+    def elites(self) -> int:
+        """The number of elites in effect."""
+        return self.num_elites if self.num_elites is not None else max(1, self.num_samples // 8)
 
 
 def _check_int(config: object, name: str, low: int) -> None:
