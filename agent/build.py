@@ -60,7 +60,7 @@ def learned_agent(model, cfg: AgentConfig, action_dim: int, device, seed: int,
 
     return MPCAgent(make_planner(cfg, device, seed), Energy(terms), imagine, horizon=cfg.horizon,
                     action_dim=action_dim, device=device, explore_std=cfg.explore_std, seed=seed,
-                    propose=propose,
+                    propose=propose, execute=cfg.execute,
                     graph=cfg.cuda_graph and torch.device(device).type == "cuda")
 
 
@@ -76,7 +76,8 @@ def oracle_agent(oracles: list, cfg: AgentConfig, action_dim: int, seed: int) ->
         return SimulatorImagination(oracles if obs.ndim == 2 else oracles[0])
 
     return MPCAgent(make_planner(cfg, "cpu", seed), Energy([TaskCost(cfg.gamma)]), imagine,
-                    horizon=cfg.horizon, action_dim=action_dim, device="cpu", seed=seed)
+                    horizon=cfg.horizon, action_dim=action_dim, device="cpu", seed=seed,
+                    execute=cfg.execute)
 
 
 class RandomAgent:

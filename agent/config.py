@@ -6,6 +6,9 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+EXECUTE = ("best", "mean")
+"""Which sequence of a plan the agent executes and warm-starts from (see `agent.mpc.MPCAgent`)."""
+
 
 @dataclass(frozen=True)
 class AgentConfig:
@@ -46,11 +49,16 @@ class AgentConfig:
     """On CUDA, capture each plan shape once as a CUDA graph and replay it (no effect on a CPU)."""
     prior_noise: float = 0.3
     """Std of the Gaussian noise on the prior's actions in all but its first rollout."""
+    execute: str = "best"
+    """Sequence of each plan executed and warm-started from: "best" (lowest model cost
+    evaluated) or "mean" (the sampling planner's final elite-weighted mean)."""
 
     def __post_init__(self) -> None:
         for name in ("explore_std", "explore_std_final", "explore_decay_steps"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.execute not in EXECUTE:
+            raise ValueError(f"execute must be one of {', '.join(EXECUTE)}, got {self.execute!r}")
 
 
 @dataclass(frozen=True)

@@ -196,7 +196,7 @@ class GoalCost:
 
 def learned_goal_agent(model, goal_map, spec: GoalSpec, planner, *, horizon: int,
                        action_dim: int, mode: str = "min", seed: int = 0, distance=None,
-                       distance_weight: float = 1.0) -> MPCAgent:
+                       distance_weight: float = 1.0, execute: str = "best") -> MPCAgent:
     """MPC towards `spec` in the latent space of `model`.
 
     Observation goals compare latents with `encode(goal)`; goal-space targets compare
@@ -228,11 +228,12 @@ def learned_goal_agent(model, goal_map, spec: GoalSpec, planner, *, horizon: int
         return LatentImagination(model, z0)
 
     return MPCAgent(planner, Energy(costs), imagine, horizon=horizon, action_dim=action_dim,
-                    device=device, seed=seed)
+                    device=device, seed=seed, execute=execute)
 
 
 def oracle_goal_agent(envs: list[gym.Env], spec: GoalSpec, planner, *, horizon: int,
-                      action_dim: int, mode: str = "min", seed: int = 0) -> MPCAgent:
+                      action_dim: int, mode: str = "min", seed: int = 0,
+                      execute: str = "best") -> MPCAgent:
     """MPC towards `spec` on the true simulator: the same distance on true goal-space points."""
     cost = GoalCost(mode)
     sims = [TrueGoalImagination(env, spec.goal_slice) for env in envs]
@@ -244,7 +245,7 @@ def oracle_goal_agent(envs: list[gym.Env], spec: GoalSpec, planner, *, horizon: 
         return sims[0] if obs.ndim == 1 else _Batched(sims)
 
     return MPCAgent(planner, Energy([cost]), imagine, horizon=horizon, action_dim=action_dim,
-                    device="cpu", seed=seed)
+                    device="cpu", seed=seed, execute=execute)
 
 
 def _flat(obs) -> np.ndarray:

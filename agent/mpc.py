@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from agent.cost import Energy, Imagination, LatentImagination
+from agent.config import EXECUTE
 from planners import shift
 
 
@@ -27,6 +28,9 @@ class MPCAgent:
     added to every plan (e.g. a policy prior's rollouts); it draws noise from `generator`.
     graph: replay a captured plan per input shape; needs an imagination whose only per-call input
     is its start tensor `z0` (`LatentImagination`) and an energy without per-call state.
+    execute: "best" executes (and warm-starts from) the lowest-cost sequence evaluated; "mean"
+    the planner's final sampling mean `info["mean"]` (`(H, A)` / `(B, H, A)`), which averages
+    the elites instead of trusting the one whose model cost is lowest.
     """
 
     def __init__(
@@ -42,7 +46,10 @@ class MPCAgent:
         seed: int = 0,
         propose: Callable[[Imagination, torch.Generator], torch.Tensor] | None = None,
         graph: bool = False,
+        execute: str = "best",
     ):
+        if execute not in EXECUTE:
+            raise ValueError(f"execute must be one of {', '.join(EXECUTE)}, got {execute!r}")
         self.planner = planner
         self.energy = energy
         self.imagine = imagine
@@ -52,6 +59,7 @@ class MPCAgent:
         self.explore_std = explore_std
         self.propose = propose
         self.graph = graph
+        self.execute = execute
         self._graphs: dict[tuple, tuple] = {}
         self.generator = torch.Generator(device="cpu").manual_seed(seed)
         self.last_cost: float | np.ndarray | None = None
@@ -74,7 +82,8 @@ class MPCAgent:
 
     @torch.no_grad()
     def plan(self, obs: np.ndarray):
-        """The planner's full result for `obs` `(O,)` or `(B, O)`; updates the warm start."""
+        """The planner's full result for `obs` `(O,)` or `(B, O)`; the sequence `execute` picks
+        becomes the warm start."""
         batch = obs.shape[0] if obs.ndim == 2 else None
         imagination = self.imagine(obs)
         candidates = None if self.propose is None else self.propose(imagination, self.generator)
@@ -83,9 +92,18 @@ class MPCAgent:
             result = self._replay(imagination, init, candidates)
         else:
             result = self.planner.plan(self.energy.bind(imagination), init, candidates)
-        self._mean = result.actions.detach()
+        self._mean = self._executed(result).detach()
         self.last_cost = result.cost
         return result
+
+    def _executed(self, result) -> torch.Tensor:
+        """The sequence `(H, A)` / `(B, H, A)` of `result` that `execute` picks."""
+        if self.execute == "best":
+            return result.actions
+        if "mean" not in result.info:
+            raise ValueError(f"execute='mean' needs a sampling planner; "
+                             f"{type(self.planner).__name__} has no final mean")
+        return result.info["mean"]
 
     def _replay(self, imagination, init: torch.Tensor, candidates: torch.Tensor | None):
         """The captured plan for these shapes (captured on first use) with this call's z0."""
@@ -103,7 +121,8 @@ class MPCAgent:
 
     def act(self, obs: np.ndarray, explore: bool = False) -> np.ndarray:
         """First action of the plan for `obs`: `(A,)` or `(B, A)` in [-1, 1]."""
-        action = self.plan(obs).actions[..., 0, :].detach().float().cpu()
+        self.plan(obs)
+        action = self._mean[..., 0, :].float().cpu()
         if explore and self.explore_std > 0:
             noise = torch.randn(action.shape, generator=self.generator) * self.explore_std
             action = (action + noise).clamp(-1.0, 1.0)

@@ -26,6 +26,8 @@ def command(
     horizon: int | None = typer.Option(None, help="Planning horizon (default: the run's)."),
     samples: int | None = typer.Option(None, help="Samples per iteration (default: the run's)."),
     iterations: int | None = typer.Option(None, help="Planner iterations (default: the run's)."),
+    execute: str | None = typer.Option(
+        None, help="Executed sequence of each plan: best or mean (default: the run's)."),
     video: bool = typer.Option(False, help="Write an mp4 of the first episode (and TensorBoard)."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the result as JSON here."),
     seed: int = typer.Option(0, help="Seed of the episodes and the planner."),
@@ -65,7 +67,8 @@ def command(
     saved = load_config(run).get("agent", {}) if run is not None and not oracle else {}
     agent_cfg = config_from_dict(AgentConfig, saved)
     overrides = {"planner": planner if planner not in (None, "random") else None,
-                 "horizon": horizon, "num_samples": samples, "iterations": iterations}
+                 "horizon": horizon, "num_samples": samples, "iterations": iterations,
+                 "execute": execute}
     agent_cfg = dataclasses.replace(agent_cfg, **{k: v for k, v in overrides.items() if v})
     kwargs = parse_env_kwargs(env_kwargs)
     envs = [make_env(env, seed=seed + i, **kwargs, **({"render_mode": "rgb_array"}
@@ -113,9 +116,9 @@ def _goal_policy(kind, spec, envs, agent_cfg, run, env_id, device, seed, mode):
     if kind == "oracle":
         return oracle_goal_agent(envs, spec, make_planner(agent_cfg, "cpu", seed),
                                  horizon=agent_cfg.horizon, action_dim=action_dim, mode=mode,
-                                 seed=seed)
+                                 seed=seed, execute=agent_cfg.execute)
     model = load_run_model(run, env_id, envs[0], device)
     goal_map = None if spec.kind == "observation" else goal_map_for_run(run, model, spec.goal_slice)
     return learned_goal_agent(model, goal_map, spec, make_planner(agent_cfg, device, seed),
                               horizon=agent_cfg.horizon, action_dim=action_dim, mode=mode,
-                              seed=seed)
+                              seed=seed, execute=agent_cfg.execute)

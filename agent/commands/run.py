@@ -30,6 +30,9 @@ def command(
     updates_per_step: float = typer.Option(0.5, help="Model updates per decision."),
     prior_samples: int = typer.Option(
         0, help="Policy-prior rollouts injected into each plan (0: no prior)."),
+    execute: str = typer.Option(
+        "best", help="Executed sequence of each plan: best (lowest model cost) or mean (the "
+        "planner's final elite-weighted mean)."),
     explore_std: float = typer.Option(0.3, help="Training action-noise std at decision 0."),
     explore_final: float = typer.Option(
         0.05, help="Noise std reached after --explore-decay decisions (linear in between)."),
@@ -70,7 +73,7 @@ def command(
         agent_cfg = AgentConfig(planner=planner, horizon=horizon, num_samples=samples,
                                 iterations=iterations, prior_samples=prior_samples,
                                 explore_std=explore_std, explore_std_final=explore_final,
-                                explore_decay_steps=explore_decay)
+                                explore_decay_steps=explore_decay, execute=execute)
         train_cfg = online_train_config()
         overrides = {"value_expectile": value_expectile, "critic": critic,
                      "activation": activation}
