@@ -8,6 +8,8 @@ from typing import Any
 
 EXECUTE = ("best", "mean")
 """Which sequence of a plan the agent executes and warm-starts from (see `agent.mpc.MPCAgent`)."""
+MEMBERS = ("split", "mean")
+"""How plans roll out through the predictor ensemble (see `WorldModel.rollout`)."""
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,11 @@ class AgentConfig:
     uncertainty_weight: float = 0.0
     """Weight of ensemble disagreement in the energy (positive avoids uncertain actions)."""
     members: str = "split"
-    """How the predictor ensemble rolls out plans: "split" (each sample follows one member:
-    K times cheaper) or "mean" (every step is the members' mean)."""
+    """How the predictor ensemble rolls out plans while training: "split" (each sample follows
+    one member: K times cheaper) or "mean" (every step is the members' mean, as the model's
+    heads are trained)."""
+    eval_members: str = "split"
+    """`members` of the online loop's evaluations (no exploration noise there)."""
     explore_std: float = 0.3
     """Std of Gaussian noise added to executed actions while training, at decision 0 (none in
     evaluation)."""
@@ -57,6 +62,10 @@ class AgentConfig:
         for name in ("explore_std", "explore_std_final", "explore_decay_steps"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("members", "eval_members"):
+            if getattr(self, name) not in MEMBERS:
+                raise ValueError(f"{name} must be one of {', '.join(MEMBERS)}, "
+                                 f"got {getattr(self, name)!r}")
         if self.execute not in EXECUTE:
             raise ValueError(f"execute must be one of {', '.join(EXECUTE)}, got {self.execute!r}")
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from agent.cost import Energy, Imagination, LatentImagination
 from agent.config import EXECUTE
+from agent.cost import Energy, Imagination, LatentImagination
 from planners import shift
 
 

@@ -3,13 +3,14 @@
 A resume point is saved at every episode end and holds everything (model, optimiser, replay, RNGs,
 counters), so `--resume` continues exactly: work done after the last episode end is redone, with
 the same result, and TensorBoard events and evaluations from that point are replaced. The model
-itself is also saved at the end of the run, for `wmpc eval` and `load_world_model`.
+itself is also saved at the end of the run, for `wmpc eval` and `load_world_model`, and as it was
+at every evaluation in `checkpoints/step_<step>/` (a folder `wmpc eval --run` takes).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -127,7 +128,8 @@ class OnlineRun:
         k = self.cfg.eval_episodes
         envs = [make_env(self.cfg.env_id, seed=self.cfg.seed + 10_000 + i, **self.cfg.env_kwargs)
                 for i in range(k)]
-        agent = learned_agent(self.model, self.agent_cfg, self.env.action_space.shape[0],
+        agent_cfg = replace(self.agent_cfg, members=self.agent_cfg.eval_members)
+        agent = learned_agent(self.model, agent_cfg, self.env.action_space.shape[0],
                               self.device, seed=self.cfg.seed + 7919 * (self.state.evals + 1),
                               prior=self.prior)
         seeds = [self._episode_seed(10**6 + self.state.evals * k + i) for i in range(k)]
@@ -138,6 +140,7 @@ class OnlineRun:
         mean = float(np.mean(result.returns))
         writer.add_scalar("eval/return", mean, self.state.step)
         runs.append_eval(self.out, self.state.step, result.returns, self.state.wall_seconds)
+        runs.save_snapshot(self.out, self.state.step, self.model, self.prior, self.cfg)
         return mean
 
     def configs(self) -> dict:

@@ -49,12 +49,15 @@ def load_config(run: Path) -> dict:
 
 def _backfill(saved: dict) -> dict:
     """`saved` with what a run from before a field was: Mish before `model.activation`, constant
-    exploration noise before `agent.explore_std_final`."""
+    exploration noise before `agent.explore_std_final`, evaluations planned like training
+    before `agent.eval_members`."""
     if "model" in saved:
         saved["model"] = {"activation": "mish", **saved["model"]}
     agent = saved.get("agent", {})
     if "explore_std" in agent and "explore_std_final" not in agent:
-        saved["agent"] = {**agent, "explore_std_final": agent["explore_std"]}
+        saved["agent"] = agent = {**agent, "explore_std_final": agent["explore_std"]}
+    if "members" in agent and "eval_members" not in agent:
+        saved["agent"] = {**agent, "eval_members": agent["members"]}
     return saved
 
 
@@ -220,6 +223,18 @@ def save_model(out: Path, model, run_cfg) -> None:
 
     model.env_id = run_cfg.env_id
     save_checkpoint(checkpoint_path(out), model, extra={"env_kwargs": run_cfg.env_kwargs})
+
+
+def save_snapshot(out: Path, step: int, model, prior, run_cfg) -> Path:
+    """Save the policy as it is at decision `step` to `out/checkpoints/step_<step>/`, a folder
+    `wmpc eval --run` takes like a run folder (its config.json, checkpoint.pt, prior.pt)."""
+    folder = out / "checkpoints" / f"step_{step}"
+    folder.mkdir(parents=True, exist_ok=True)
+    save_model(folder, model, run_cfg)
+    if prior is not None:
+        save_prior(folder, prior)
+    write_atomic(folder / "config.json", (out / "config.json").read_bytes())
+    return folder
 
 
 def save_dataset(out: Path, buffer, last: EpisodeRecorder, run_cfg) -> None:

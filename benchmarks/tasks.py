@@ -46,6 +46,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="policy-prior rollouts per plan in new runs (a resumed run keeps its own)")
     p.add_argument("--execute", choices=("best", "mean"), default="best",
                    help="executed sequence of each plan in new runs (AgentConfig.execute)")
+    p.add_argument("--members", choices=("split", "mean"), default="split",
+                   help="predictor ensemble in the training plans of new runs "
+                   "(AgentConfig.members)")
+    p.add_argument("--eval-members", choices=("split", "mean"), default="split",
+                   help="predictor ensemble in the evaluations of new runs "
+                   "(AgentConfig.eval_members)")
     p.add_argument("--value-expectile", type=float, default=0.5,
                    help="critic expectile of new runs (a resumed run keeps its own)")
     p.add_argument("--critic", choices=("v", "q"), default="v",
@@ -114,7 +120,8 @@ def _learn(task: str, seed: int, args) -> None:
                         eval_every=args.eval_every, eval_episodes=args.eval_episodes,
                         updates_per_step=args.updates_per_step, **quick)
         agent_cfg = AgentConfig(planner=args.planner, prior_samples=args.prior_samples,
-                                execute=args.execute)
+                                execute=args.execute, members=args.members,
+                                eval_members=args.eval_members)
         train_cfg = online_train_config()
         overrides = {"value_expectile": args.value_expectile, "critic": args.critic,
                      "activation": args.activation}
@@ -291,7 +298,8 @@ def _settings(run: Path) -> str:
     return (f"--steps {run_cfg['steps']} --eval-every {run_cfg['eval_every']}; "
             f"{agent['planner']} {agent['num_samples']} samples x {agent['iterations']} "
             f"iterations x H{agent['horizon']}, executing the {agent.get('execute', 'best')} "
-            f"sequence, {c['model']['ensemble_size']} predictor members, "
+            f"sequence, {c['model']['ensemble_size']} predictor members ({agent['members']} in "
+            f"training plans, {agent['eval_members']} in evaluations), "
             f"{run_cfg['updates_per_step']} updates per decision, exploration noise "
             f"{_explore(agent)}, critic {c['model'].get('critic', 'v')}, "
             f"critic expectile {c['model'].get('value_expectile', 0.5):g}, "

@@ -28,6 +28,9 @@ def command(
     iterations: int | None = typer.Option(None, help="Planner iterations (default: the run's)."),
     execute: str | None = typer.Option(
         None, help="Executed sequence of each plan: best or mean (default: the run's)."),
+    members: str | None = typer.Option(
+        None, help="Predictor ensemble in plans: split or mean (default: the run's evaluation "
+        "setting)."),
     video: bool = typer.Option(False, help="Write an mp4 of the first episode (and TensorBoard)."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the result as JSON here."),
     seed: int = typer.Option(0, help="Seed of the episodes and the planner."),
@@ -66,9 +69,10 @@ def command(
     check_device(device)
     saved = load_config(run).get("agent", {}) if run is not None and not oracle else {}
     agent_cfg = config_from_dict(AgentConfig, saved)
+    agent_cfg = dataclasses.replace(agent_cfg, members=agent_cfg.eval_members)
     overrides = {"planner": planner if planner not in (None, "random") else None,
                  "horizon": horizon, "num_samples": samples, "iterations": iterations,
-                 "execute": execute}
+                 "execute": execute, "members": members}
     agent_cfg = dataclasses.replace(agent_cfg, **{k: v for k, v in overrides.items() if v})
     kwargs = parse_env_kwargs(env_kwargs)
     envs = [make_env(env, seed=seed + i, **kwargs, **({"render_mode": "rgb_array"}

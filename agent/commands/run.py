@@ -33,6 +33,11 @@ def command(
     execute: str = typer.Option(
         "best", help="Executed sequence of each plan: best (lowest model cost) or mean (the "
         "planner's final elite-weighted mean)."),
+    members: str = typer.Option(
+        "split", help="Predictor ensemble in training plans: split (each sample through one "
+        "member, K times cheaper) or mean (every step the members' mean)."),
+    eval_members: str = typer.Option(
+        "split", help="Predictor ensemble in the evaluations' plans: split or mean."),
     explore_std: float = typer.Option(0.3, help="Training action-noise std at decision 0."),
     explore_final: float = typer.Option(
         0.05, help="Noise std reached after --explore-decay decisions (linear in between)."),
@@ -73,7 +78,8 @@ def command(
         agent_cfg = AgentConfig(planner=planner, horizon=horizon, num_samples=samples,
                                 iterations=iterations, prior_samples=prior_samples,
                                 explore_std=explore_std, explore_std_final=explore_final,
-                                explore_decay_steps=explore_decay, execute=execute)
+                                explore_decay_steps=explore_decay, execute=execute,
+                                members=members, eval_members=eval_members)
         train_cfg = online_train_config()
         overrides = {"value_expectile": value_expectile, "critic": critic,
                      "activation": activation}
