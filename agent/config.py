@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 EXECUTE = ("best", "mean")
@@ -68,6 +68,10 @@ class AgentConfig:
                                  f"got {getattr(self, name)!r}")
         if self.execute not in EXECUTE:
             raise ValueError(f"execute must be one of {', '.join(EXECUTE)}, got {self.execute!r}")
+
+    def for_evaluation(self) -> AgentConfig:
+        """This config as evaluations plan: with `eval_members` as `members`."""
+        return replace(self, members=self.eval_members)
 
 
 @dataclass(frozen=True)

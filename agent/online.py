@@ -10,7 +10,7 @@ at every evaluation in `checkpoints/step_<step>/` (a folder `wmpc eval --run` ta
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -128,10 +128,9 @@ class OnlineRun:
         k = self.cfg.eval_episodes
         envs = [make_env(self.cfg.env_id, seed=self.cfg.seed + 10_000 + i, **self.cfg.env_kwargs)
                 for i in range(k)]
-        agent_cfg = replace(self.agent_cfg, members=self.agent_cfg.eval_members)
-        agent = learned_agent(self.model, agent_cfg, self.env.action_space.shape[0],
-                              self.device, seed=self.cfg.seed + 7919 * (self.state.evals + 1),
-                              prior=self.prior)
+        agent = learned_agent(self.model, self.agent_cfg.for_evaluation(),
+                              self.env.action_space.shape[0], self.device,
+                              seed=self.cfg.seed + 7919 * (self.state.evals + 1), prior=self.prior)
         seeds = [self._episode_seed(10**6 + self.state.evals * k + i) for i in range(k)]
         result = run_episodes(envs, agent, seeds=seeds)
         for env in envs:

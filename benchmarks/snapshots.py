@@ -64,9 +64,8 @@ def evaluate(folder: Path, env_id: str, changes: dict, episodes: int, seed: int)
     from envs import make_env
 
     config = load_config(folder)
-    cfg = config_from_dict(AgentConfig, config["agent"])
-    cfg = dataclasses.replace(cfg, members=cfg.eval_members)
-    cfg = dataclasses.replace(cfg, **changes)
+    cfg = dataclasses.replace(config_from_dict(AgentConfig, config["agent"]).for_evaluation(),
+                              **changes)
     kwargs = config["run"].get("env_kwargs", {})
     envs = [make_env(env_id, seed=seed + i, **kwargs) for i in range(episodes)]
     policy = make_eval_policy("model", envs, cfg, folder, env_id, "cpu", seed)

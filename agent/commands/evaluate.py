@@ -68,8 +68,7 @@ def command(
         raise UserError("give --run RUN, or --oracle, or --planner random")
     check_device(device)
     saved = load_config(run).get("agent", {}) if run is not None and not oracle else {}
-    agent_cfg = config_from_dict(AgentConfig, saved)
-    agent_cfg = dataclasses.replace(agent_cfg, members=agent_cfg.eval_members)
+    agent_cfg = config_from_dict(AgentConfig, saved).for_evaluation()
     overrides = {"planner": planner if planner not in (None, "random") else None,
                  "horizon": horizon, "num_samples": samples, "iterations": iterations,
                  "execute": execute, "members": members}
