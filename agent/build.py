@@ -60,7 +60,7 @@ def learned_agent(model, cfg: AgentConfig, action_dim: int, device, seed: int,
 
     return MPCAgent(make_planner(cfg, device, seed), Energy(terms), imagine, horizon=cfg.horizon,
                     action_dim=action_dim, device=device, explore_std=cfg.explore_std, seed=seed,
-                    propose=propose, execute=cfg.execute,
+                    propose=propose, execute=cfg.execute, compile=cfg.compile,
                     graph=cfg.cuda_graph and torch.device(device).type == "cuda")
 
 

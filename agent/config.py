@@ -52,6 +52,9 @@ class AgentConfig:
     0 disables the prior and its training."""
     cuda_graph: bool = True
     """On CUDA, capture each plan shape once as a CUDA graph and replay it (no effect on a CPU)."""
+    compile: bool = True
+    """On a CPU, compile the energy (rollout, heads, critic) with torch.compile when a C++
+    compiler is there (`world_model.compiled`); no effect on CUDA (`cuda_graph` instead)."""
     prior_noise: float = 0.3
     """Std of the Gaussian noise on the prior's actions in all but its first rollout."""
     execute: str = "best"

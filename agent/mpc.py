@@ -3,13 +3,15 @@
 Works on one observation `(O,)` or a batch `(B, O)` (B independent problems planned in one call);
 the previous solution, shifted by one decision, warm-starts the next plan. With `graph=True` each
 input shape's whole plan is captured once as a CUDA graph (`planners.graph`) and replayed with the
-new start latent copied in (eager where there is no CUDA).
+new start latent copied in (eager where there is no CUDA). With `compile=True` the energy of
+an imagination is compiled on a CPU (`world_model.compiled`).
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import torch
@@ -17,6 +19,7 @@ import torch
 from agent.config import EXECUTE
 from agent.cost import Energy, Imagination, LatentImagination
 from planners import shift
+from world_model.compiled import compiled
 
 
 class MPCAgent:
@@ -31,6 +34,8 @@ class MPCAgent:
     execute: "best" executes (and warm-starts from) the lowest-cost sequence evaluated; "mean"
     the planner's final sampling mean `info["mean"]` (`(H, A)` / `(B, H, A)`), which averages
     the elites instead of trusting the one whose model cost is lowest.
+    compile: on a CPU, score candidates with a compiled `energy(imagination(actions))`; needs an
+    imagination that torch.compile can trace (`LatentImagination`, not the simulator's).
     """
 
     def __init__(
@@ -47,6 +52,7 @@ class MPCAgent:
         propose: Callable[[Imagination, torch.Generator], torch.Tensor] | None = None,
         graph: bool = False,
         execute: str = "best",
+        compile: bool = False,
     ):
         if execute not in EXECUTE:
             raise ValueError(f"execute must be one of {', '.join(EXECUTE)}, got {execute!r}")
@@ -61,6 +67,8 @@ class MPCAgent:
         self.graph = graph
         self.execute = execute
         self._graphs: dict[tuple, tuple] = {}
+        score = self._score
+        self._scorer = compiled(score, self.device) if compile and not graph else score
         self.generator = torch.Generator(device="cpu").manual_seed(seed)
         self.last_cost: float | np.ndarray | None = None
         self._mean: torch.Tensor | None = None
@@ -91,10 +99,14 @@ class MPCAgent:
         if self.graph:
             result = self._replay(imagination, init, candidates)
         else:
-            result = self.planner.plan(self.energy.bind(imagination), init, candidates)
+            result = self.planner.plan(partial(self._scorer, imagination), init, candidates)
         self._mean = self._executed(result).detach()
         self.last_cost = result.cost
         return result
+
+    def _score(self, imagination: Imagination, actions: torch.Tensor) -> torch.Tensor:
+        """Energy (N,) / (B, N) of action sequences (N, H, A) / (B, N, H, A) from imagination."""
+        return self.energy(imagination(actions))
 
     def _executed(self, result) -> torch.Tensor:
         """The sequence `(H, A)` / `(B, H, A)` of `result` that `execute` picks."""

@@ -7,7 +7,9 @@ the loop's work for `--seconds`: plan a decision, step the env, and make the upd
 `updates_per_step` asks for. Processes of one setting start together (a barrier). Reported per
 setting: decisions per second of each run and of all runs together, and the mean milliseconds of a
 plan and of an update. `--critics v,q` measures each setting with each kind of critic
-(`ModelConfig.critic`), `--activations mish,silu` with each hidden-layer nonlinearity. Writes
+(`ModelConfig.critic`), `--activations mish,silu` with each hidden-layer nonlinearity,
+`--compile off,on` without and with torch.compile of the energy and the loss
+(`world_model.compiled`; compiling happens before the timed part). Writes
 `NAME.csv`, `NAME.png` and RESULTS.md `## Threads` (`## Threads: NAME` for another `--name` than
 threads_cpu).
 """
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from benchmarks.provenance import ROOT, commit, machine, replace_section, today, write_csv
 
-FIELDS = ["runs", "threads", "critic", "activation", "decisions_per_s_each",
+FIELDS = ["runs", "threads", "critic", "activation", "compile", "decisions_per_s_each",
           "decisions_per_s_total", "plan_ms", "update_ms", "env_id", "commit", "machine"]
 
 
@@ -40,6 +42,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--critics", default="v", help="comma-separated critics (v, q) per setting")
     p.add_argument("--activations", default="mish",
                    help="comma-separated hidden-layer nonlinearities (mish, silu) per setting")
+    p.add_argument("--compile", default="off",
+                   help="comma-separated off/on: torch.compile of the energy and loss per setting")
     p.add_argument("--name", default="threads_cpu", help="file stem of the CSV and PNG")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     return p.parse_args(argv)
@@ -64,17 +68,20 @@ def _fill(run, episodes: int) -> None:
     run.model.update_normaliser(torch.as_tensor(np.array(run.buffer.observations())))
 
 
-def _measure(env_id: str, threads: int, model: dict, seconds: float, barrier, results) -> None:
+def _measure(env_id: str, threads: int, model: dict, compile_: bool, seconds: float, barrier,
+             results) -> None:
     """One run's loop for `seconds` after the barrier: puts (decisions/s, plan ms, update ms)."""
     import torch
 
     torch.set_num_threads(threads)
+    os.environ["WMPC_COMPILE"] = "1" if compile_ else "0"
     from agent.config import AgentConfig, RunConfig, online_train_config
     from agent.online import OnlineRun
 
     cfg = RunConfig(env_id=env_id)
     with tempfile.TemporaryDirectory() as out:
-        run = OnlineRun(Path(out), cfg, AgentConfig(), online_train_config(), model)
+        run = OnlineRun(Path(out), cfg, AgentConfig(compile=compile_),
+                        online_train_config(compile=compile_), model)
         _fill(run, 2)
         batch, horizon = run.train_cfg.batch_size, run.train_cfg.horizon
 
@@ -107,12 +114,14 @@ def _measure(env_id: str, threads: int, model: dict, seconds: float, barrier, re
     results.put((decisions / elapsed, 1e3 * plan / decisions, 1e3 * updating / max(updates, 1)))
 
 
-def _setting(env_id: str, runs: int, threads: int, model: dict, seconds: float) -> dict:
-    """`runs` processes side by side, each with `threads` and the model overrides `model`."""
+def _setting(env_id: str, runs: int, threads: int, model: dict, compile_: bool,
+             seconds: float) -> dict:
+    """`runs` processes side by side, each with `threads`, the model overrides `model` and
+    compiling on or off."""
     ctx = mp.get_context("spawn")
     barrier, results = ctx.Barrier(runs), ctx.Queue()
     procs = [ctx.Process(target=_measure,
-                         args=(env_id, threads, model, seconds, barrier, results))
+                         args=(env_id, threads, model, compile_, seconds, barrier, results))
              for _ in range(runs)]
     for proc in procs:
         proc.start()
@@ -120,7 +129,7 @@ def _setting(env_id: str, runs: int, threads: int, model: dict, seconds: float) 
     for proc in procs:
         proc.join()
     rates, plans, updates = zip(*measured, strict=True)
-    return {"runs": runs, "threads": threads, **model,
+    return {"runs": runs, "threads": threads, **model, "compile": "on" if compile_ else "off",
             "decisions_per_s_each": round(sum(rates) / runs, 2),
             "decisions_per_s_total": round(sum(rates), 2),
             "plan_ms": round(sum(plans) / runs, 2), "update_ms": round(sum(updates) / runs, 2)}
@@ -132,10 +141,12 @@ def main(argv: list[str]) -> None:
     rows = []
     for runs in (int(r) for r in args.runs.split(",")):
         for threads in (int(t) for t in args.threads.split(",")):
-            for critic, activation in itertools.product(args.critics.split(","),
-                                                        args.activations.split(",")):
+            for critic, activation, comp in itertools.product(
+                    args.critics.split(","), args.activations.split(","),
+                    args.compile.split(",")):
                 model = {"critic": critic, "activation": activation}
-                rows.append({**_setting(args.env, runs, threads, model, args.seconds), **stamp})
+                rows.append({**_setting(args.env, runs, threads, model, comp == "on",
+                                        args.seconds), **stamp})
                 print(rows[-1])
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{args.name}.csv"
@@ -151,7 +162,7 @@ def _plot(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     labels = [f"{r['runs']} run(s)\n{r['threads']} thread(s)\ncritic {r['critic']}\n"
-              f"{r['activation']}" for r in rows]
+              f"{r['activation']}\ncompile {r['compile']}" for r in rows]
     fig, ax = plt.subplots(figsize=(1.6 * len(rows) + 1, 3.2))
     ax.bar(labels, [r["decisions_per_s_total"] for r in rows], color="tab:blue")
     ax.set_ylabel("decisions / s, all runs")
@@ -168,10 +179,11 @@ def _report(rows: list[dict], args, argv: list[str], stamp: dict) -> None:
              "thread count of each row is its own). One seed; the machine is shared and noisy, "
              "so compare rows of this one run as ratios.",
              "", f"Command: `{shlex.join(['wmpc', 'bench', 'threads', *argv])}`", "",
-             "| runs side by side | torch threads each | critic | activation | decisions/s each | "
-             "decisions/s total | plan ms | update ms |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| runs side by side | torch threads each | critic | activation | compile | "
+             "decisions/s each | decisions/s total | plan ms | update ms |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     lines += [f"| {r['runs']} | {r['threads']} | {r['critic']} | {r['activation']} | "
+              f"{r['compile']} | "
               f"{r['decisions_per_s_each']} | "
               f"{r['decisions_per_s_total']} | {r['plan_ms']} | {r['update_ms']} |" for r in rows]
     title = "Threads" if args.name == "threads_cpu" else f"Threads: {args.name}"

@@ -1,8 +1,11 @@
-"""Suite-wide settings: one torch thread (several are many times slower on a shared 2-core CPU)."""
+"""Suite-wide settings: one torch thread (several are many times slower on a shared 2-core CPU),
+and no torch.compile (`WMPC_COMPILE=0`: the suite's many tiny models would spend longer compiling
+than running; tests/test_compile.py switches it back on where it is the subject)."""
 
 import os
 
 import torch
 
 os.environ.setdefault("MUJOCO_GL", "egl")
+os.environ["WMPC_COMPILE"] = "0"
 torch.set_num_threads(1)

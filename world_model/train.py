@@ -25,6 +25,7 @@ from world_model.checkpoint import (
     read_checkpoint,
     save_checkpoint,
 )
+from world_model.compiled import compiled
 from world_model.config import ModelConfig
 from world_model.data import ReplayBuffer
 from world_model.errors import user_error
@@ -74,6 +75,9 @@ class TrainConfig:
     update and the graph capture, then restored: no lasting global change)."""
     fused_adam: bool = True
     """On CUDA, use the fused Adam kernel."""
+    compile: bool = True
+    """On a CPU, compile the loss (forward and backward) with torch.compile when a C++ compiler is
+    there (`world_model.compiled`); no effect on CUDA."""
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "horizon", "log_every", "eval_every",
@@ -114,6 +118,8 @@ class Trainer:
         self._params = model.trainable_parameters()
         self.optimizer = torch.optim.Adam(self._params, lr=cfg.lr, **options)
         self._ema_online, self._ema_target = model.ema_pairs()
+        self._loss = (compiled(world_model_loss, self.device) if cfg.compile and not self._graphed
+                      else world_model_loss)
         self._reset_graph()
 
     def update(self, batch: Mapping[str, torch.Tensor]) -> dict[str, float]:
@@ -183,7 +189,7 @@ class Trainer:
         with _matmul_precision("high" if cuda and self.cfg.tf32 else None):
             with torch.autocast(self.device.type, dtype=torch.bfloat16,
                                 enabled=self.cfg.bf16 and cuda, cache_enabled=False):
-                loss, terms = world_model_loss(self.model, batch)
+                loss, terms = self._loss(self.model, batch)
             loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(self._params, self.cfg.grad_clip, foreach=True)
         self.optimizer.step()

@@ -1,0 +1,98 @@
+"""torch.compile of the energy and the loss: results as eager ones, per model; a safe fallback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch._dynamo.utils import counters
+
+from agent.build import learned_agent
+from agent.config import AgentConfig
+from world_model import ModelConfig, WorldModel, compiled
+from world_model.train import TrainConfig, Trainer
+
+needs_compiler = pytest.mark.skipif(not compiled._cpp_compiler(),
+                                    reason="torch.compile needs a C++ compiler")
+CFG = ModelConfig(obs_dim=5, act_dim=2, latent_dim=16, hidden_dim=32, ensemble_size=2)
+
+
+def _model(seed: int) -> WorldModel:
+    model = WorldModel(CFG, seed=seed)
+    with torch.no_grad():  # heads that read the latents, so costs differ between sequences
+        for p in (*model.reward_head.parameters(), *model.value_head.parameters()):
+            p.normal_(0.0, 0.3)
+    return model
+
+
+def _batch(seed: int) -> dict[str, torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    return {"obs": torch.randn(32, 4, 5, generator=gen),
+            "act": torch.rand(32, 3, 2, generator=gen) * 2 - 1,
+            "rew": torch.rand(32, 3, generator=gen), "term": torch.zeros(32, 3)}
+
+
+def test_switched_off_by_the_environment_or_off_the_cpu(monkeypatch):
+    def fn(x):
+        return x + 1
+
+    monkeypatch.setenv("WMPC_COMPILE", "0")
+    assert not compiled.can_compile("cpu") and compiled.compiled(fn, "cpu") is fn
+    monkeypatch.setenv("WMPC_COMPILE", "1")
+    assert not compiled.can_compile("meta") and compiled.compiled(fn, "meta") is fn
+
+
+def test_a_compile_error_falls_back_to_eager_with_one_warning(monkeypatch):
+    monkeypatch.setenv("WMPC_COMPILE", "1")
+    monkeypatch.setattr(compiled, "_cpp_compiler", lambda: True)
+    monkeypatch.setattr(compiled, "_failed", [])
+
+    def broken(fn):
+        def call(*args):
+            raise RuntimeError("no backend here\nsecond line")
+        return call
+
+    monkeypatch.setattr(torch, "compile", broken)
+    fn = compiled.compiled(lambda x: x * 2, "cpu")
+    with pytest.warns(UserWarning, match="torch.compile failed, running eagerly: RuntimeError: "
+                                         "no backend here$"):
+        assert fn(3) == 6
+    assert fn(4) == 8 and not compiled.can_compile("cpu")  # eager from then on, no new warning
+    assert compiled.compiled(lambda x: x, "cpu")(5) == 5
+
+
+@needs_compiler
+def test_compiled_plans_match_eager_ones_for_each_model(monkeypatch):
+    """Two models share the compiled code but not each other's weights; batched problems too."""
+    monkeypatch.setenv("WMPC_COMPILE", "1")
+    obs = np.random.default_rng(0).normal(size=(3, 5)).astype(np.float32)
+    graphs = counters["stats"]["unique_graphs"]
+    for seed in (0, 1):
+        model = _model(seed)
+        plans = {}
+        for compile_ in (False, True):
+            cfg = AgentConfig(num_samples=64, iterations=3, compile=compile_)
+            agent = learned_agent(model, cfg, 2, "cpu", seed=7)
+            plans[compile_] = [agent.plan(obs[0]), agent.plan(obs)]
+        for eager, fast in zip(plans[False], plans[True], strict=True):
+            assert torch.allclose(eager.actions, fast.actions, atol=1e-4)
+            assert np.allclose(eager.cost, fast.cost, atol=1e-4)
+    assert counters["stats"]["unique_graphs"] > graphs  # compiled, not eager twice
+    assert abs(plans[True][0].cost - learned_agent(
+        _model(0), AgentConfig(num_samples=64, iterations=3, compile=False), 2, "cpu",
+        seed=7).plan(obs[0]).cost) > 1e-3  # the second model's costs are not the first's
+
+
+@needs_compiler
+def test_compiled_updates_match_eager_ones(monkeypatch):
+    monkeypatch.setenv("WMPC_COMPILE", "1")
+    graphs = counters["stats"]["unique_graphs"]
+    trainers = {c: Trainer(WorldModel(CFG, seed=0), TrainConfig(compile=c), seed=0)
+                for c in (False, True)}
+    for step in range(3):
+        losses = {c: t.update(_batch(step)) for c, t in trainers.items()}
+        assert losses[True]["total"] == pytest.approx(losses[False]["total"], rel=1e-4)
+    for eager, fast in zip(trainers[False].model.parameters(), trainers[True].model.parameters(),
+                           strict=True):
+        assert torch.allclose(eager, fast, atol=1e-5)
+    assert counters["stats"]["unique_graphs"] > graphs
