@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
+ARCHIVED = Path("benchmarks") / "COMMIT"  # `git archive` writes the commit's hash into it
 
 
 def machine(device: str = "cpu") -> str:
@@ -32,7 +33,8 @@ def machine(device: str = "cpu") -> str:
 
 def commit(paths: tuple[str, ...] = ()) -> str:
     """Short hash of HEAD, flagged when files under `paths` have local changes (default: every
-    tracked file but the results in `benchmarks/results/`, which are outputs, not code)."""
+    tracked file but the results in `benchmarks/results/`, which are outputs, not code). Outside
+    a git checkout: the hash `git archive` wrote into `benchmarks/COMMIT`, else "unknown"."""
     paths = paths or (".", ":(exclude)benchmarks/results")
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
@@ -41,8 +43,16 @@ def commit(paths: tuple[str, ...] = ()) -> str:
                                 *paths], cwd=ROOT, check=True, capture_output=True,
                                text=True).stdout
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        return _archived()
     return head + (" (with uncommitted changes)" if dirty else "")
+
+
+def _archived() -> str:
+    try:
+        text = (ROOT / ARCHIVED).read_text().strip()
+    except OSError:
+        return "unknown"
+    return f"{text} (git archive)" if text and not text.startswith("$") else "unknown"
 
 
 def today() -> str:
@@ -51,20 +61,32 @@ def today() -> str:
 
 
 def replace_section(results_md: Path, title: str, body: str) -> None:
-    """Replace (or append) the `## title` section of RESULTS.md, leaving the others untouched."""
+    """Replace the `## title` section of RESULTS.md where it stands (append it when new), leaving
+    the others untouched."""
     text = results_md.read_text() if results_md.exists() else "# Benchmark results\n"
-    lines, out, skipping = text.splitlines(), [], False
-    for line in lines:
+    section = ["", f"## {title}", "", body.strip(), ""]
+    out, skipping, placed = [], False, False
+    for line in text.splitlines():
         if line.startswith("## "):
             skipping = line.strip() == f"## {title}"
-            if skipping:
-                continue
+            if skipping and not placed:
+                _put(out, section)
+                placed = True
         if not skipping:
             out.append(line)
-    new = "\n".join(out).rstrip() + f"\n\n## {title}\n\n{body.strip()}\n"
+    if not placed:
+        _put(out, section)
+    new = "\n".join(out).rstrip() + "\n"
     tmp = results_md.with_name(f".{results_md.name}.tmp")
     tmp.write_text(new)
     tmp.replace(results_md)
+
+
+def _put(lines: list[str], section: list[str]) -> None:
+    """Append `section` to `lines` after dropping the blank lines that end them."""
+    while lines and not lines[-1].strip():
+        lines.pop()
+    lines += section
 
 
 def write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:

@@ -27,7 +27,8 @@ TASKS = {
     "cheetah-run": "dm_control/cheetah-run-v0",
 }
 ANCHORS = ("tdmpc2", "dreamerv3", "sac")
-FIELDS = ["task", "kind", "seed", "step", "return", "wall_seconds", "commit", "machine"]
+FIELDS = ["task", "kind", "seed", "step", "return", "wall_seconds", "commit", "machine",
+          "settings"]
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -132,13 +133,15 @@ def _learn(task: str, seed: int, args) -> None:
 
 def _run_rows(task: str, seed: int, args) -> list[dict]:
     """The evaluations a run folder holds so far (also of a run still going or stopped), stamped
-    with the commit the run started from."""
+    with the commit the run started from and its settings (kept in the CSV, so the report still
+    has them once the folder is gone)."""
     from agent.runs import load_config, read_evals
 
     out = args.runs / f"{task}_s{seed}"
     if not (out / "config.json").exists():
         return []
-    stamp = {"commit": load_config(out).get("commit", "unknown"), "machine": machine(args.device)}
+    stamp = {"commit": load_config(out).get("commit", "unknown"), "machine": machine(args.device),
+             "settings": _settings(out)}
     return [{"task": task, "kind": "wmpc", "seed": seed, "step": r["step"],
              "return": r["mean_return"], "wall_seconds": r["wall_seconds"], **stamp}
             for r in read_evals(out)]
@@ -278,15 +281,18 @@ def _report(rows: list[dict], args, argv: list[str], csv_path: Path) -> None:
             + f" | {fmt(np.mean(base['random']) if base['random'] else None)} | "
             f"{fmt(np.mean(base['oracle']) if base['oracle'] else None)} |")
     lines += ["", "Each run's own settings (its config.json; a resumed run keeps them):", ""]
-    lines += [f"- {name}: {_settings(run)}" for name, run in _run_folders(rows, args)]
+    lines += [f"- {task} seed {seed}: {text}" for (task, seed), text in _run_settings(rows).items()]
     lines += ["", f"![tasks]({csv_path.with_suffix('.png').name})"]
     replace_section(args.out / "RESULTS.md", "Tasks", "\n".join(lines))
 
 
-def _run_folders(rows: list[dict], args) -> list[tuple[str, Path]]:
-    keys = dict.fromkeys((r["task"], r["seed"]) for r in rows if r["kind"] == "wmpc")
-    found = [(f"{task} seed {seed}", args.runs / f"{task}_s{seed}") for task, seed in keys]
-    return [(name, run) for name, run in found if (run / "config.json").exists()]
+def _run_settings(rows: list[dict]) -> dict[tuple[str, str], str]:
+    """(task, seed) -> the settings text its rows carry, for the runs that have one; tasks in
+    the table's order, seeds ascending."""
+    order = list(dict.fromkeys(r["task"] for r in rows))
+    found = {(r["task"], str(r["seed"])): r.get("settings") for r in rows if r["kind"] == "wmpc"}
+    keys = sorted(found, key=lambda key: (order.index(key[0]), int(key[1])))
+    return {key: found[key] for key in keys if found[key]}
 
 
 def _settings(run: Path) -> str:
@@ -304,6 +310,7 @@ def _settings(run: Path) -> str:
             f"{_explore(agent)}, critic {c['model'].get('critic', 'v')}, "
             f"critic expectile {c['model'].get('value_expectile', 0.5):g}, "
             f"activation {c['model'].get('activation', 'mish')}, "
+            f"torch.compile {'on' if agent.get('compile') else 'off'}, "
             f"torch threads {threads_text(c)}")
 
 

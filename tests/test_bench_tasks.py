@@ -19,6 +19,7 @@ def test_quick_run_writes_rows_for_wmpc_and_random(tmp_path):
     with (tmp_path / "out" / "tasks_quick.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert {r["kind"] for r in rows} == {"wmpc", "random"}
+    assert all("mppi" in r["settings"] for r in rows if r["kind"] == "wmpc")
     assert [int(r["step"]) for r in rows if r["kind"] == "wmpc"] == [30, 60]
     assert (tmp_path / "out" / "tasks_quick.png").stat().st_size > 0
 
@@ -47,7 +48,8 @@ def test_a_resumed_run_keeps_its_own_agent_config(tmp_path, monkeypatch):
     assert load_config(run)["model"]["value_expectile"] == 0.7
     assert load_config(run)["model"]["activation"] == "silu"
     assert load_config(run)["run"]["updates_per_step"] == 1
-    assert "critic expectile 0.7, activation silu, torch threads 1 then 2" in tasks._settings(run)
+    assert ("critic expectile 0.7, activation silu, torch.compile on, torch threads 1 then 2"
+            in tasks._settings(run))
     assert (run / "prior.pt").exists()
     assert [r["step"] for r in read_evals(run)] == [30, 60]
 
@@ -62,15 +64,20 @@ def test_anchor_curves_are_read_as_means_over_seeds():
 
 
 def test_report_shows_each_seed_at_the_last_step(tmp_path):
+    """Also the settings each run's rows carry, though no run folder is on disk."""
     from types import SimpleNamespace
 
     def row(seed, step, ret, wall):
         return {"task": "cup-catch", "kind": "wmpc", "seed": seed, "step": step, "return": ret,
-                "wall_seconds": wall, "commit": f"c{seed}", "machine": "m"}
+                "wall_seconds": wall, "commit": f"c{seed}", "machine": "m",
+                "settings": f"budget {seed}" if seed else ""}
 
-    rows = [row(0, 90, 900, 80), row(0, 100, 970, 100), row(1, 100, 990, 50), row(2, 90, 10, 9)]
+    rows = [row(0, 90, 900, 80), row(2, 90, 10, 9), row(0, 100, 970, 100), row(1, 100, 990, 50)]
     args = SimpleNamespace(anchors=ANCHORS, out=tmp_path, runs=tmp_path / "runs", seeds="0,1,2")
     tasks._report(rows, args, ["--report-only"], tmp_path / "tasks.csv")
     line = next(x for x in (tmp_path / "RESULTS.md").read_text().splitlines()
                 if x.startswith("| cup-catch"))
     assert line.startswith("| cup-catch | 0,1 | c0 / c1 | 100 | 980 (970 / 990) | 100 / 50 |")
+    settings = [x for x in (tmp_path / "RESULTS.md").read_text().splitlines()
+                if x.startswith("- cup-catch")]
+    assert settings == ["- cup-catch seed 1: budget 1", "- cup-catch seed 2: budget 2"]

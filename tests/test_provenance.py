@@ -26,3 +26,33 @@ def test_only_code_changes_flag_the_commit(tmp_path, monkeypatch):
     assert provenance.commit() == clean
     (tmp_path / "code.py").write_text("x = 2\n")
     assert provenance.commit() == f"{clean} (with uncommitted changes)"
+
+
+def test_a_git_archive_names_its_commit(tmp_path, monkeypatch):
+    repo, copy = tmp_path / "repo", tmp_path / "copy"
+    (repo / "benchmarks").mkdir(parents=True)
+    (repo / provenance.ARCHIVED).write_text((provenance.ROOT / provenance.ARCHIVED).read_text())
+    (repo / ".gitattributes").write_text((provenance.ROOT / ".gitattributes").read_text())
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "first")
+    monkeypatch.setattr(provenance, "ROOT", repo)
+    head = provenance.commit()
+    copy.mkdir()
+    archive = subprocess.run(["git", "archive", "HEAD"], cwd=repo, check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(copy)], input=archive, check=True)
+    monkeypatch.setattr(provenance, "ROOT", copy)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    assert provenance.commit() == f"{head} (git archive)"
+    (copy / provenance.ARCHIVED).unlink()
+    assert provenance.commit() == "unknown"
+
+
+def test_a_section_is_replaced_where_it_stands(tmp_path):
+    md = tmp_path / "RESULTS.md"
+    md.write_text("# R\n\n## A\n\nold a\n\n## B\n\nb\n")
+    provenance.replace_section(md, "A", "new a")
+    assert md.read_text() == "# R\n\n## A\n\nnew a\n\n## B\n\nb\n"
+    provenance.replace_section(md, "C", "c")
+    assert md.read_text() == "# R\n\n## A\n\nnew a\n\n## B\n\nb\n\n## C\n\nc\n"
