@@ -67,8 +67,7 @@ class MPCAgent:
         self.graph = graph
         self.execute = execute
         self._graphs: dict[tuple, tuple] = {}
-        score = self._score
-        self._scorer = compiled(score, self.device) if compile and not graph else score
+        self._scorer = compiled(self._score, self.device) if compile and not graph else self._score
         self.generator = torch.Generator(device="cpu").manual_seed(seed)
         self.last_cost: float | np.ndarray | None = None
         self._mean: torch.Tensor | None = None

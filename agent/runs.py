@@ -50,9 +50,12 @@ def load_config(run: Path) -> dict:
 def _backfill(saved: dict) -> dict:
     """`saved` with what a run from before a field was: Mish before `model.activation`, constant
     exploration noise before `agent.explore_std_final`, evaluations planned like training
-    before `agent.eval_members`."""
+    before `agent.eval_members`, eager before `agent.compile` and `train.compile`."""
     if "model" in saved:
         saved["model"] = {"activation": "mish", **saved["model"]}
+    for part in ("agent", "train"):
+        if part in saved:
+            saved[part] = {"compile": False, **saved[part]}
     agent = saved.get("agent", {})
     if "explore_std" in agent and "explore_std_final" not in agent:
         saved["agent"] = agent = {**agent, "explore_std_final": agent["explore_std"]}

@@ -280,7 +280,8 @@ def _report(rows: list[dict], args, argv: list[str], csv_path: Path) -> None:
             + " | ".join(fmt(_anchor_at(args.anchors, a, task, 100_000)) for a in ANCHORS)
             + f" | {fmt(np.mean(base['random']) if base['random'] else None)} | "
             f"{fmt(np.mean(base['oracle']) if base['oracle'] else None)} |")
-    lines += ["", "Each run's own settings (its config.json; a resumed run keeps them):", ""]
+    lines += ["", "Each run's own settings (from its config.json, kept in the CSV; a resumed run "
+              "keeps them):", ""]
     lines += [f"- {task} seed {seed}: {text}" for (task, seed), text in _run_settings(rows).items()]
     lines += ["", f"![tasks]({csv_path.with_suffix('.png').name})"]
     replace_section(args.out / "RESULTS.md", "Tasks", "\n".join(lines))

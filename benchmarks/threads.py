@@ -137,6 +137,8 @@ def _setting(env_id: str, runs: int, threads: int, model: dict, compile_: bool,
 
 def main(argv: list[str]) -> None:
     args = parse(argv)
+    if set(args.compile.split(",")) - {"off", "on"}:
+        raise ValueError(f"--compile takes off and/or on, got {args.compile!r}")
     stamp = {"env_id": args.env, "commit": commit(), "machine": machine("cpu")}
     rows = []
     for runs in (int(r) for r in args.runs.split(",")):

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import warnings
+
 import numpy as np
 import pytest
 import torch
+from torch._dynamo.exc import TorchDynamoException
 from torch._dynamo.utils import counters
 
 from agent.build import learned_agent
 from agent.config import AgentConfig
+from agent.runs import load_config
 from world_model import ModelConfig, WorldModel, compiled
 from world_model.train import TrainConfig, Trainer
 
@@ -43,49 +48,68 @@ def test_switched_off_by_the_environment_or_off_the_cpu(monkeypatch):
 
 
 def test_a_compile_error_falls_back_to_eager_with_one_warning(monkeypatch):
+    """Only for the function that failed; errors of the function itself pass through."""
     monkeypatch.setenv("WMPC_COMPILE", "1")
     monkeypatch.setattr(compiled, "_cpp_compiler", lambda: True)
-    monkeypatch.setattr(compiled, "_failed", [])
 
     def broken(fn):
-        def call(*args):
-            raise RuntimeError("no backend here\nsecond line")
+        def call(x):
+            if x == "own error":
+                raise ValueError("the function's own")
+            raise TorchDynamoException("no backend here\nsecond line")
         return call
 
     monkeypatch.setattr(torch, "compile", broken)
     fn = compiled.compiled(lambda x: x * 2, "cpu")
-    with pytest.warns(UserWarning, match="torch.compile failed, running eagerly: RuntimeError: "
-                                         "no backend here$"):
+    with pytest.raises(ValueError, match="own"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fn("own error")
+    with pytest.warns(UserWarning, match="torch.compile failed, running eagerly: "
+                                         "TorchDynamoException: no backend here$"):
         assert fn(3) == 6
-    assert fn(4) == 8 and not compiled.can_compile("cpu")  # eager from then on, no new warning
-    assert compiled.compiled(lambda x: x, "cpu")(5) == 5
+    monkeypatch.setattr(torch, "compile", lambda fn: lambda x: -fn(x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # eager from then on, without a second warning
+        assert fn(4) == 8
+        assert compiled.compiled(lambda x: x, "cpu")(5) == -5  # others still compile
+
+
+def test_runs_saved_before_compiling_existed_resume_eagerly(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"agent": {}, "train": {"compile": True}}))
+    saved = load_config(tmp_path)
+    assert saved["agent"]["compile"] is False and saved["train"]["compile"] is True
 
 
 @needs_compiler
-def test_compiled_plans_match_eager_ones_for_each_model(monkeypatch):
-    """Two models share the compiled code but not each other's weights; batched problems too."""
+@pytest.mark.parametrize("planner", ["mppi", "cem-gradient"])
+def test_compiled_plans_match_eager_ones_for_each_model(monkeypatch, planner):
+    """A second model reuses the first one's compiled code (no new graphs) but not its weights;
+    batched problems too; with a gradient planner, through the compiled backward."""
     monkeypatch.setenv("WMPC_COMPILE", "1")
+    torch._dynamo.reset()  # graphs of earlier tests do not count
     obs = np.random.default_rng(0).normal(size=(3, 5)).astype(np.float32)
-    graphs = counters["stats"]["unique_graphs"]
+    graphs = [counters["stats"]["unique_graphs"]]
     for seed in (0, 1):
         model = _model(seed)
         plans = {}
         for compile_ in (False, True):
-            cfg = AgentConfig(num_samples=64, iterations=3, compile=compile_)
+            cfg = AgentConfig(planner=planner, num_samples=64, iterations=3, compile=compile_)
             agent = learned_agent(model, cfg, 2, "cpu", seed=7)
             plans[compile_] = [agent.plan(obs[0]), agent.plan(obs)]
         for eager, fast in zip(plans[False], plans[True], strict=True):
             assert torch.allclose(eager.actions, fast.actions, atol=1e-4)
             assert np.allclose(eager.cost, fast.cost, atol=1e-4)
-    assert counters["stats"]["unique_graphs"] > graphs  # compiled, not eager twice
+        graphs.append(counters["stats"]["unique_graphs"])
+    assert graphs[1] > graphs[0] and graphs[2] == graphs[1]  # compiled once, for both models
     assert abs(plans[True][0].cost - learned_agent(
-        _model(0), AgentConfig(num_samples=64, iterations=3, compile=False), 2, "cpu",
-        seed=7).plan(obs[0]).cost) > 1e-3  # the second model's costs are not the first's
+        _model(0), AgentConfig(planner=planner, num_samples=64, iterations=3, compile=False), 2,
+        "cpu", seed=7).plan(obs[0]).cost) > 1e-3  # the second model's costs are not the first's
 
 
 @needs_compiler
 def test_compiled_updates_match_eager_ones(monkeypatch):
     monkeypatch.setenv("WMPC_COMPILE", "1")
+    torch._dynamo.reset()
     graphs = counters["stats"]["unique_graphs"]
     trainers = {c: Trainer(WorldModel(CFG, seed=0), TrainConfig(compile=c), seed=0)
                 for c in (False, True)}

@@ -118,8 +118,7 @@ class Trainer:
         self._params = model.trainable_parameters()
         self.optimizer = torch.optim.Adam(self._params, lr=cfg.lr, **options)
         self._ema_online, self._ema_target = model.ema_pairs()
-        self._loss = (compiled(world_model_loss, self.device) if cfg.compile and not self._graphed
-                      else world_model_loss)
+        self._loss = compiled(world_model_loss, self.device) if cfg.compile else world_model_loss
         self._reset_graph()
 
     def update(self, batch: Mapping[str, torch.Tensor]) -> dict[str, float]:

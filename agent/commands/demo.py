@@ -34,7 +34,8 @@ def command(
     check_device(device)
     cfg = RunConfig(env_id=env, steps=steps, seed=seed, seed_steps=min(1_000, steps // 3),
                     pretrain_updates=500, eval_every=steps, eval_episodes=episodes)
-    agent_cfg, train_cfg = AgentConfig(), online_train_config()
+    # a few thousand decisions do not pay back torch.compile's first compile (about 90 s)
+    agent_cfg, train_cfg = AgentConfig(compile=False), online_train_config(compile=False)
     run = OnlineRun(out, cfg, agent_cfg, train_cfg, device=device)
     typer.echo(f"learning {env} for {steps} decisions on {device} ...")
     summary = run.run(resume=False)
