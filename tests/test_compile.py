@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -120,3 +124,30 @@ def test_compiled_updates_match_eager_ones(monkeypatch):
                            strict=True):
         assert torch.allclose(eager, fast, atol=1e-5)
     assert counters["stats"]["unique_graphs"] > graphs
+
+
+_WRAP_THEN_FILTER = """
+import warnings, torch
+from world_model import compiled
+fn = lambda x: torch.nn.functional.layer_norm(x, (4,)).sin()
+{before}
+fast = compiled.compiled(fn, "cpu")
+{after}
+fast(torch.randn(3, 4))
+"""
+
+
+@needs_compiler
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_torchs_warnings_about_itself_stay_quiet_after_a_library_shows_all(when):
+    """dm_control's import shows every DeprecationWarning; torch's own about its compiler must not
+    reach the user whether that import comes before or after a function is wrapped. A fresh
+    process: torch warns only when it first imports its compiler's modules."""
+    show_all = 'warnings.simplefilter("always", DeprecationWarning)'
+    code = _WRAP_THEN_FILTER.format(before=show_all if when == "before" else "",
+                                    after=show_all if when == "after" else "")
+    env = {**os.environ, "WMPC_COMPILE": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=600, check=True, cwd=Path(__file__).parents[1])
+    assert "is deprecated" not in out.stderr
+

@@ -21,9 +21,14 @@ import torch
 from torch._dynamo.exc import TorchDynamoException
 from torch._functorch import config as functorch_config
 
-warnings.filterwarnings("ignore", message=r"`torch\.(jit\.script_method|_prims_common\.check)` "
-                        "is deprecated", module=r"torch\.")
-"""Warnings torch 2.13's own compiler code raises about itself, not about ours."""
+
+def _quiet_torch_about_itself() -> None:
+    """Ignore the deprecation warnings torch 2.13's compiler raises about its own code, not ours.
+    Called when a function is wrapped (torch.compile imports its compiler then), not once at
+    import: a filter added later goes first, and importing dm_control adds
+    `simplefilter("always", DeprecationWarning)`."""
+    warnings.filterwarnings("ignore", message=r"`torch\.(jit\.script_method|_prims_common\.check)` "
+                            "is deprecated", module=r"torch\.")
 
 
 @cache
@@ -53,6 +58,7 @@ def compiled(fn: Callable, device: torch.device | str) -> Callable:
     with one warning. Errors of `fn` itself pass through."""
     if not can_compile(device):
         return fn
+    _quiet_torch_about_itself()
     fast = torch.compile(fn)
     failed: list[str] = []
 
