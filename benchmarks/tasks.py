@@ -32,7 +32,7 @@ FIELDS = ["task", "kind", "seed", "step", "return", "wall_seconds", "commit", "m
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    from agent.config import RunConfig
+    from agent.config import AgentConfig, RunConfig
 
     p = argparse.ArgumentParser(prog="wmpc bench tasks", description=__doc__)
     p.add_argument("--tasks", default=",".join(TASKS), help="comma-separated task names")
@@ -53,6 +53,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--eval-members", choices=("split", "mean"), default="split",
                    help="predictor ensemble in the evaluations of new runs "
                    "(AgentConfig.eval_members)")
+    p.add_argument("--explore-final", type=float, default=AgentConfig.explore_std_final,
+                   help="training noise std reached after the decay, in new runs "
+                   "(AgentConfig.explore_std_final; a resumed run keeps its own)")
     p.add_argument("--value-expectile", type=float, default=0.5,
                    help="critic expectile of new runs (a resumed run keeps its own)")
     p.add_argument("--critic", choices=("v", "q"), default="v",
@@ -122,7 +125,8 @@ def _learn(task: str, seed: int, args) -> None:
                         updates_per_step=args.updates_per_step, **quick)
         agent_cfg = AgentConfig(planner=args.planner, prior_samples=args.prior_samples,
                                 execute=args.execute, members=args.members,
-                                eval_members=args.eval_members)
+                                eval_members=args.eval_members,
+                                explore_std_final=args.explore_final)
         train_cfg = online_train_config()
         overrides = {"value_expectile": args.value_expectile, "critic": args.critic,
                      "activation": args.activation}
