@@ -30,8 +30,10 @@ def make_planner(cfg: AgentConfig, device: torch.device | str, seed: int):
     cls = PLANNERS[cfg.planner]
     names = {f.name for f in dataclasses.fields(cls.config_class)}
     wanted = {"num_samples": cfg.num_samples, "iterations": cfg.iterations,
-              "num_elites": cfg.num_elites, "temperature": cfg.temperature}
-    return cls(device=device, seed=seed, **{k: v for k, v in wanted.items() if k in names})
+              "num_elites": cfg.num_elites, "temperature": cfg.temperature,
+              "init_std": cfg.init_std}
+    return cls(device=device, seed=seed,
+               **{k: v for k, v in wanted.items() if k in names and v is not None})
 
 
 def learned_agent(model, cfg: AgentConfig, action_dim: int, device, seed: int,

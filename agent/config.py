@@ -28,6 +28,12 @@ class AgentConfig:
     """Elites kept by the sampling planners."""
     temperature: float = 0.5
     """MPPI temperature on normalised costs."""
+    init_std: float | None = None
+    """Std of the planner's Gaussian at the start of every plan, before any refit (the gradient
+    planner: the spread of its restarts); None keeps the planner's own default (0.5 for the
+    sampling planners). Samples are clipped to [-1, 1], so a std above 1 (TD-MPC2 uses 2) makes
+    most first-round samples bang-bang, which finds moves a narrow search around the warm start
+    misses."""
     gamma: float = 0.99
     """Discount of rewards inside the horizon and of the critic at its end."""
     use_critic: bool = True
@@ -65,6 +71,8 @@ class AgentConfig:
         for name in ("explore_std", "explore_std_final", "explore_decay_steps"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.init_std is not None and not self.init_std > 0:
+            raise ValueError(f"init_std must be > 0, got {self.init_std}")
         for name in ("members", "eval_members"):
             if getattr(self, name) not in MEMBERS:
                 raise ValueError(f"{name} must be one of {', '.join(MEMBERS)}, "

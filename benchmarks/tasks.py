@@ -53,6 +53,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--eval-members", choices=("split", "mean"), default="split",
                    help="predictor ensemble in the evaluations of new runs "
                    "(AgentConfig.eval_members)")
+    p.add_argument("--init-std", type=float, default=AgentConfig.init_std,
+                   help="planner std at the start of each plan in new runs "
+                   "(AgentConfig.init_std; default: the planner's own)")
     p.add_argument("--explore-final", type=float, default=AgentConfig.explore_std_final,
                    help="training noise std reached after the decay, in new runs "
                    "(AgentConfig.explore_std_final; a resumed run keeps its own)")
@@ -126,7 +129,7 @@ def _learn(task: str, seed: int, args) -> None:
         agent_cfg = AgentConfig(planner=args.planner, prior_samples=args.prior_samples,
                                 execute=args.execute, members=args.members,
                                 eval_members=args.eval_members,
-                                explore_std_final=args.explore_final)
+                                explore_std_final=args.explore_final, init_std=args.init_std)
         train_cfg = online_train_config()
         overrides = {"value_expectile": args.value_expectile, "critic": args.critic,
                      "activation": args.activation}
@@ -308,7 +311,7 @@ def _settings(run: Path) -> str:
     agent, run_cfg = c["agent"], c["run"]
     return (f"--steps {run_cfg['steps']} --eval-every {run_cfg['eval_every']}; "
             f"{agent['planner']} {agent['num_samples']} samples x {agent['iterations']} "
-            f"iterations x H{agent['horizon']}, executing the {agent.get('execute', 'best')} "
+            f"iterations x H{agent['horizon']}{_init_std(agent)}, executing the {agent.get('execute', 'best')} "
             f"sequence, {c['model']['ensemble_size']} predictor members ({agent['members']} in "
             f"training plans, {agent['eval_members']} in evaluations), "
             f"{run_cfg['updates_per_step']} updates per decision, exploration noise "
@@ -317,6 +320,11 @@ def _settings(run: Path) -> str:
             f"activation {c['model'].get('activation', 'mish')}, "
             f"torch.compile {'on' if agent.get('compile') else 'off'}, "
             f"torch threads {threads_text(c)}")
+
+
+def _init_std(agent: dict) -> str:
+    std = agent.get("init_std")
+    return "" if std is None else f" from std {std:g}"
 
 
 def _explore(agent: dict) -> str:

@@ -26,6 +26,8 @@ def command(
     horizon: int | None = typer.Option(None, help="Planning horizon (default: the run's)."),
     samples: int | None = typer.Option(None, help="Samples per iteration (default: the run's)."),
     iterations: int | None = typer.Option(None, help="Planner iterations (default: the run's)."),
+    init_std: float | None = typer.Option(
+        None, help="Planner std at the start of each plan (default: the run's)."),
     execute: str | None = typer.Option(
         None, help="Executed sequence of each plan: best or mean (default: the run's)."),
     members: str | None = typer.Option(
@@ -71,7 +73,7 @@ def command(
     agent_cfg = config_from_dict(AgentConfig, saved).for_evaluation()
     overrides = {"planner": planner if planner not in (None, "random") else None,
                  "horizon": horizon, "num_samples": samples, "iterations": iterations,
-                 "execute": execute, "members": members}
+                 "execute": execute, "members": members, "init_std": init_std}
     agent_cfg = dataclasses.replace(agent_cfg, **{k: v for k, v in overrides.items() if v})
     kwargs = parse_env_kwargs(env_kwargs)
     envs = [make_env(env, seed=seed + i, **kwargs, **({"render_mode": "rgb_array"}
