@@ -30,19 +30,19 @@ FIELDS = ["run", "env", "step", "variant", "episodes", "mean_return", "returns"]
 
 def parse_variant(text: str) -> tuple[str, dict]:
     """'LABEL=field=value[,field=value...]' -> (label, {field: value}) with values typed by
-    `AgentConfig`'s defaults; 'LABEL=' is the run's own settings."""
+    `AgentConfig`'s annotations; 'LABEL=' is the run's own settings."""
     from agent.config import AgentConfig
 
     label, _, body = text.partition("=")
     if not label:
         raise ValueError(f"a variant is LABEL=field=value[,...], got {text!r}")
-    defaults = {f.name: f.default for f in dataclasses.fields(AgentConfig)}
+    types = {f.name: f.type for f in dataclasses.fields(AgentConfig)}
     changes = {}
     for item in filter(None, body.split(",")):
         name, _, value = item.partition("=")
-        if name not in defaults or not value:
+        if name not in types or not value:
             raise ValueError(f"variant {label!r}: {item!r} is not field=value of AgentConfig")
-        kind = type(defaults[name])
+        kind = {"bool": bool, "int": int, "float": float}.get(types[name].split(" |")[0], str)
         changes[name] = value.lower() in ("1", "true") if kind is bool else kind(value)
     return label, changes
 

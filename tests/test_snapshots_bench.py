@@ -14,6 +14,7 @@ from tests.test_agent_loop import AGENT, CFG, SMALL, TRAIN
 def test_variants_are_typed_agent_config_changes():
     assert snapshots.parse_variant("mean=members=mean,num_samples=8,use_critic=false") == (
         "mean", {"members": "mean", "num_samples": 8, "use_critic": False})
+    assert snapshots.parse_variant("wide=init_std=2") == ("wide", {"init_std": 2.0})
     assert snapshots.parse_variant("own=") == ("own", {})
     with pytest.raises(ValueError, match="AgentConfig"):
         snapshots.parse_variant("x=samples=8")
