@@ -37,7 +37,7 @@ def test_a_resumed_run_keeps_its_own_agent_config(tmp_path, monkeypatch):
         torch.set_num_threads(1)
         tasks.main(common + ["--prior-samples", "2", "--value-expectile", "0.7",
                              "--activation", "silu", "--updates-per-step", "1",
-                             "--explore-final", "0.15", "--init-std", "2"])
+                             "--explore-final", "0.2", "--init-std", "2"])
         run = tmp_path / "runs" / "point_s0"
         assert (run / "resume.pt").exists()  # taken at the episode end at step 50
         torch.set_num_threads(2)
@@ -49,10 +49,10 @@ def test_a_resumed_run_keeps_its_own_agent_config(tmp_path, monkeypatch):
     assert load_config(run)["model"]["value_expectile"] == 0.7
     assert load_config(run)["model"]["activation"] == "silu"
     assert load_config(run)["run"]["updates_per_step"] == 1
-    assert load_config(run)["agent"]["explore_std_final"] == 0.15
+    assert load_config(run)["agent"]["explore_std_final"] == 0.2
     assert load_config(run)["agent"]["init_std"] == 2.0
     assert "x H3 from std 2, executing" in tasks._settings(run)
-    assert "exploration noise 0.3 to 0.15 over 25000 decisions" in tasks._settings(run)
+    assert "exploration noise 0.3 to 0.2 over 25000 decisions" in tasks._settings(run)
     assert ("critic expectile 0.7, activation silu, torch.compile on, torch threads 1 then 2"
             in tasks._settings(run))
     assert (run / "prior.pt").exists()

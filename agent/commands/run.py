@@ -43,7 +43,7 @@ def command(
         "the sampling planners]."),
     explore_std: float = typer.Option(0.3, help="Training action-noise std at decision 0."),
     explore_final: float = typer.Option(
-        0.05, help="Noise std reached after --explore-decay decisions (linear in between)."),
+        0.15, help="Noise std reached after --explore-decay decisions (linear in between)."),
     explore_decay: int = typer.Option(25_000, help="Decisions of the noise std's linear decay."),
     value_expectile: float = typer.Option(
         0.5, help="Critic expectile in (0, 1): 0.5 is the replay's mean value, higher leans "
