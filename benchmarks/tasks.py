@@ -311,8 +311,8 @@ def _settings(run: Path) -> str:
     agent, run_cfg = c["agent"], c["run"]
     return (f"--steps {run_cfg['steps']} --eval-every {run_cfg['eval_every']}; "
             f"{agent['planner']} {agent['num_samples']} samples x {agent['iterations']} "
-            f"iterations x H{agent['horizon']}{_init_std(agent)}, executing the {agent.get('execute', 'best')} "
-            f"sequence, {c['model']['ensemble_size']} predictor members ({agent['members']} in "
+            f"iterations x H{agent['horizon']}{_init_std(agent)}, executing the "
+            f"{agent.get('execute', 'best')} sequence, {c['model']['ensemble_size']} predictor members ({agent['members']} in "
             f"training plans, {agent['eval_members']} in evaluations), "
             f"{run_cfg['updates_per_step']} updates per decision, exploration noise "
             f"{_explore(agent)}, critic {c['model'].get('critic', 'v')}, "

@@ -57,6 +57,8 @@ def test_eval_writes_the_json_contract(tiny_run, tmp_path):
     (["run", "--out", "RUN", "--resume"], "no resumable"),
     (["run", "--env", "point_env:PointMass-v0", "--out", "NEW", "--device", "gpu"],
      "not a torch device"),
+    (["eval", "--run", "RUN", "--env", "point_env:PointMass-v0", "--init-std", "0"],
+     "init_std must be > 0"),
     (["eval", "--run", "RUN", "--env", "point_env:PointMass-v0", "--device", "mps"],
      "cpu or cuda"),
     (["eval", "--run", "RUN", "--env", "point_env:PointMass-v0", "--device", "cuda:99"],

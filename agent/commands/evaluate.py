@@ -74,7 +74,8 @@ def command(
     overrides = {"planner": planner if planner not in (None, "random") else None,
                  "horizon": horizon, "num_samples": samples, "iterations": iterations,
                  "execute": execute, "members": members, "init_std": init_std}
-    agent_cfg = dataclasses.replace(agent_cfg, **{k: v for k, v in overrides.items() if v})
+    agent_cfg = dataclasses.replace(
+        agent_cfg, **{k: v for k, v in overrides.items() if v is not None})
     kwargs = parse_env_kwargs(env_kwargs)
     envs = [make_env(env, seed=seed + i, **kwargs, **({"render_mode": "rgb_array"}
                                                       if video and i == 0 else {}))
