@@ -46,6 +46,12 @@ class AgentConfig:
     heads are trained)."""
     eval_members: str = "split"
     """`members` of the online loop's evaluations (no exploration noise there)."""
+    eval_init_std: float | None = 2.0
+    """`init_std` of evaluation plans (the online loop's, `wmpc eval`'s, `wmpc bench
+    snapshots`'); None plans as in training. A wide start, as TD-MPC2 uses, finds the swing
+    that lifts cartpole's pole and the reach to reacher's target that a search around the warm
+    start misses (RESULTS.md "Planner start std at evaluation"); runs from before the field
+    evaluate as they trained."""
     explore_std: float = 0.3
     """Std of Gaussian noise added to executed actions while training, at decision 0 (none in
     evaluation)."""
@@ -72,8 +78,9 @@ class AgentConfig:
         for name in ("explore_std", "explore_std_final", "explore_decay_steps"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.init_std is not None and not self.init_std > 0:
-            raise ValueError(f"init_std must be > 0, got {self.init_std}")
+        for name in ("init_std", "eval_init_std"):
+            if getattr(self, name) is not None and not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         for name in ("members", "eval_members"):
             if getattr(self, name) not in MEMBERS:
                 raise ValueError(f"{name} must be one of {', '.join(MEMBERS)}, "
@@ -82,8 +89,10 @@ class AgentConfig:
             raise ValueError(f"execute must be one of {', '.join(EXECUTE)}, got {self.execute!r}")
 
     def for_evaluation(self) -> AgentConfig:
-        """This config as evaluations plan: with `eval_members` as `members`."""
-        return replace(self, members=self.eval_members)
+        """This config as evaluations plan: with `eval_members` as `members` and
+        `eval_init_std` (where set) as `init_std`."""
+        std = self.init_std if self.eval_init_std is None else self.eval_init_std
+        return replace(self, members=self.eval_members, init_std=std)
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,8 @@ def load_config(run: Path) -> dict:
 def _backfill(saved: dict) -> dict:
     """`saved` with what a run from before a field was: Mish before `model.activation`, constant
     exploration noise before `agent.explore_std_final`, evaluations planned like training
-    before `agent.eval_members`, eager before `agent.compile` and `train.compile`."""
+    before `agent.eval_members` and `agent.eval_init_std`, eager before `agent.compile` and
+    `train.compile`."""
     if "model" in saved:
         saved["model"] = {"activation": "mish", **saved["model"]}
     for part in ("agent", "train"):
@@ -60,7 +61,9 @@ def _backfill(saved: dict) -> dict:
     if "explore_std" in agent and "explore_std_final" not in agent:
         saved["agent"] = agent = {**agent, "explore_std_final": agent["explore_std"]}
     if "members" in agent and "eval_members" not in agent:
-        saved["agent"] = {**agent, "eval_members": agent["members"]}
+        saved["agent"] = agent = {**agent, "eval_members": agent["members"]}
+    if agent and "eval_init_std" not in agent:
+        saved["agent"] = {**agent, "eval_init_std": None}
     return saved
 
 

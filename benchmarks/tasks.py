@@ -56,6 +56,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--init-std", type=float, default=AgentConfig.init_std,
                    help="planner std at the start of each plan in new runs "
                    "(AgentConfig.init_std; default: the planner's own)")
+    p.add_argument("--eval-init-std", type=float, default=AgentConfig.eval_init_std,
+                   help="planner start std in the evaluations of new runs "
+                   "(AgentConfig.eval_init_std)")
     p.add_argument("--explore-final", type=float, default=AgentConfig.explore_std_final,
                    help="training noise std reached after the decay, in new runs "
                    "(AgentConfig.explore_std_final; a resumed run keeps its own)")
@@ -129,7 +132,8 @@ def _learn(task: str, seed: int, args) -> None:
         agent_cfg = AgentConfig(planner=args.planner, prior_samples=args.prior_samples,
                                 execute=args.execute, members=args.members,
                                 eval_members=args.eval_members,
-                                explore_std_final=args.explore_final, init_std=args.init_std)
+                                explore_std_final=args.explore_final, init_std=args.init_std,
+                                eval_init_std=args.eval_init_std)
         train_cfg = online_train_config()
         overrides = {"value_expectile": args.value_expectile, "critic": args.critic,
                      "activation": args.activation}
@@ -309,12 +313,13 @@ def _settings(run: Path) -> str:
 
     c = load_config(run)
     agent, run_cfg = c["agent"], c["run"]
+    train_std, eval_std = _from_std(agent.get("init_std")), _from_std(agent.get("eval_init_std"))
     return (f"--steps {run_cfg['steps']} --eval-every {run_cfg['eval_every']}; "
             f"{agent['planner']} {agent['num_samples']} samples x {agent['iterations']} "
-            f"iterations x H{agent['horizon']}{_init_std(agent)}, executing the "
+            f"iterations x H{agent['horizon']}{train_std}, executing the "
             f"{agent.get('execute', 'best')} sequence, {c['model']['ensemble_size']} predictor "
-            f"members ({agent['members']} in "
-            f"training plans, {agent['eval_members']} in evaluations), "
+            f"members ({agent['members']} in training plans, "
+            f"{agent['eval_members']} in evaluations{eval_std}), "
             f"{run_cfg['updates_per_step']} updates per decision, exploration noise "
             f"{_explore(agent)}, critic {c['model'].get('critic', 'v')}, "
             f"critic expectile {c['model'].get('value_expectile', 0.5):g}, "
@@ -323,8 +328,7 @@ def _settings(run: Path) -> str:
             f"torch threads {threads_text(c)}")
 
 
-def _init_std(agent: dict) -> str:
-    std = agent.get("init_std")
+def _from_std(std: float | None) -> str:
     return "" if std is None else f" from std {std:g}"
 
 

@@ -1,11 +1,18 @@
 """The agent's `init_std` reaches the planner, and a wide start escapes the local minimum at the
-warm start that a narrow one stays in (the cartpole pole left hanging; see RESULTS.md)."""
+warm start that a narrow one stays in (the cartpole pole left hanging; see RESULTS.md);
+evaluations plan from `eval_init_std`."""
+
+import dataclasses
+import json
 
 import pytest
 import torch
 
+from agent import online
 from agent.build import make_planner
-from agent.config import AgentConfig
+from agent.config import AgentConfig, config_from_dict
+from agent.runs import load_config
+from tests.test_agent_loop import AGENT, CFG, SMALL, TRAIN
 
 H, A = 3, 1
 
@@ -38,6 +45,34 @@ def test_none_keeps_each_planners_own_start():
     assert make_planner(AgentConfig(init_std=2.0), "cpu", 0).config.init_std == 2.0
 
 
-def test_a_start_std_that_is_not_positive_is_refused():
-    with pytest.raises(ValueError, match="init_std"):
-        AgentConfig(init_std=0.0)
+@pytest.mark.parametrize("name", ["init_std", "eval_init_std"])
+def test_a_start_std_that_is_not_positive_is_refused(name):
+    with pytest.raises(ValueError, match=name):
+        AgentConfig(**{name: 0.0})
+
+
+def test_evaluations_start_from_eval_init_std_or_else_as_training():
+    assert make_planner(AgentConfig().for_evaluation(), "cpu", 0).config.init_std == 2.0
+    assert AgentConfig(init_std=0.7, eval_init_std=None).for_evaluation().init_std == 0.7
+    assert AgentConfig(init_std=0.7, eval_init_std=1.5).for_evaluation().init_std == 1.5
+
+
+def test_the_loop_trains_from_init_std_and_evaluates_from_eval_init_std(tmp_path, monkeypatch):
+    seen = []
+    build = online.learned_agent
+
+    def spy(model, cfg, *args, **kwargs):
+        seen.append(cfg.init_std)
+        return build(model, cfg, *args, **kwargs)
+
+    monkeypatch.setattr(online, "learned_agent", spy)
+    agent = dataclasses.replace(AGENT, init_std=0.4, eval_init_std=1.5)
+    online.OnlineRun(tmp_path, dataclasses.replace(CFG, steps=80, eval_every=40), agent, TRAIN,
+                     SMALL).run(resume=False, progress=False)
+    assert seen == [0.4, 1.5, 1.5]  # the loop's agent, then the evaluations at 40 and 80
+
+
+def test_runs_from_before_the_field_evaluate_as_they_trained(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"agent": {"init_std": 0.6}}))
+    cfg = config_from_dict(AgentConfig, load_config(tmp_path)["agent"])
+    assert cfg.eval_init_std is None and cfg.for_evaluation().init_std == 0.6

@@ -27,7 +27,8 @@ def command(
     samples: int | None = typer.Option(None, help="Samples per iteration (default: the run's)."),
     iterations: int | None = typer.Option(None, help="Planner iterations (default: the run's)."),
     init_std: float | None = typer.Option(
-        None, help="Planner std at the start of each plan (default: the run's)."),
+        None, help="Planner std at the start of each plan (default: the run's evaluation "
+        "setting)."),
     execute: str | None = typer.Option(
         None, help="Executed sequence of each plan: best or mean (default: the run's)."),
     members: str | None = typer.Option(

@@ -41,6 +41,8 @@ def command(
     init_std: float | None = typer.Option(
         None, help="Planner std at the start of each plan [default: the planner's own, 0.5 for "
         "the sampling planners]."),
+    eval_init_std: float | None = typer.Option(
+        2.0, help="Planner std at the start of each evaluation plan (AgentConfig.eval_init_std)."),
     explore_std: float = typer.Option(0.3, help="Training action-noise std at decision 0."),
     explore_final: float = typer.Option(
         0.15, help="Noise std reached after --explore-decay decisions (linear in between)."),
@@ -82,7 +84,8 @@ def command(
                                 iterations=iterations, prior_samples=prior_samples,
                                 explore_std=explore_std, explore_std_final=explore_final,
                                 explore_decay_steps=explore_decay, execute=execute,
-                                members=members, eval_members=eval_members, init_std=init_std)
+                                members=members, eval_members=eval_members, init_std=init_std,
+                                eval_init_std=eval_init_std)
         train_cfg = online_train_config()
         overrides = {"value_expectile": value_expectile, "critic": critic,
                      "activation": activation}
