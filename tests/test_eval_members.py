@@ -1,4 +1,5 @@
-"""How evaluations roll plans through the predictor ensemble, and the policy kept at each one."""
+"""How evaluations roll plans through the predictor ensemble (and from which start std), and the
+policy kept at each one."""
 
 from __future__ import annotations
 
@@ -42,19 +43,20 @@ def test_unknown_modes_are_refused(name):
         AgentConfig(**{name: "median"})
 
 
-def test_evaluations_plan_with_eval_members_and_keep_a_snapshot_each(tmp_path, monkeypatch):
+def test_evaluations_plan_with_eval_settings_and_keep_a_snapshot_each(tmp_path, monkeypatch):
     seen = []
     build = online.learned_agent
 
     def spy(model, cfg, *args, **kwargs):
-        seen.append(cfg.members)
+        seen.append((cfg.members, cfg.init_std))
         return build(model, cfg, *args, **kwargs)
 
     monkeypatch.setattr(online, "learned_agent", spy)
-    agent = dataclasses.replace(AGENT, members="split", eval_members="mean")
+    agent = dataclasses.replace(AGENT, members="split", eval_members="mean", init_std=0.4,
+                                eval_init_std=1.5)
     run = online.OnlineRun(tmp_path, CFG, agent, TRAIN, SMALL)
     run.run(resume=False, progress=False)
-    assert seen == ["split", "mean", "mean", "mean", "mean"]  # the loop's agent, then 4 evals
+    assert seen == [("split", 0.4)] + [("mean", 1.5)] * 4  # the loop's agent, then 4 evals
     snapshots = sorted((tmp_path / "checkpoints").iterdir())
     assert [p.name for p in snapshots] == ["step_120", "step_130", "step_40", "step_80"]
     last, first = load_world_model(tmp_path / "checkpoints" / "step_130"), load_world_model(

@@ -1,18 +1,15 @@
 """The agent's `init_std` reaches the planner, and a wide start escapes the local minimum at the
 warm start that a narrow one stays in (the cartpole pole left hanging; see RESULTS.md);
-evaluations plan from `eval_init_std`."""
+evaluations plan from `eval_init_std` (the loop: tests/test_eval_members.py)."""
 
-import dataclasses
 import json
 
 import pytest
 import torch
 
-from agent import online
 from agent.build import make_planner
 from agent.config import AgentConfig, config_from_dict
 from agent.runs import load_config
-from tests.test_agent_loop import AGENT, CFG, SMALL, TRAIN
 
 H, A = 3, 1
 
@@ -55,21 +52,6 @@ def test_evaluations_start_from_eval_init_std_or_else_as_training():
     assert make_planner(AgentConfig().for_evaluation(), "cpu", 0).config.init_std == 2.0
     assert AgentConfig(init_std=0.7, eval_init_std=None).for_evaluation().init_std == 0.7
     assert AgentConfig(init_std=0.7, eval_init_std=1.5).for_evaluation().init_std == 1.5
-
-
-def test_the_loop_trains_from_init_std_and_evaluates_from_eval_init_std(tmp_path, monkeypatch):
-    seen = []
-    build = online.learned_agent
-
-    def spy(model, cfg, *args, **kwargs):
-        seen.append(cfg.init_std)
-        return build(model, cfg, *args, **kwargs)
-
-    monkeypatch.setattr(online, "learned_agent", spy)
-    agent = dataclasses.replace(AGENT, init_std=0.4, eval_init_std=1.5)
-    online.OnlineRun(tmp_path, dataclasses.replace(CFG, steps=80, eval_every=40), agent, TRAIN,
-                     SMALL).run(resume=False, progress=False)
-    assert seen == [0.4, 1.5, 1.5]  # the loop's agent, then the evaluations at 40 and 80
 
 
 def test_runs_from_before_the_field_evaluate_as_they_trained(tmp_path):
