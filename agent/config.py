@@ -48,10 +48,11 @@ class AgentConfig:
     """`members` of the online loop's evaluations (no exploration noise there)."""
     eval_init_std: float | None = 2.0
     """`init_std` of evaluation plans (the online loop's, `wmpc eval`'s, `wmpc bench
-    snapshots`'); None plans as in training. A wide start, as TD-MPC2 uses, finds the swing
-    that lifts cartpole's pole and the reach to reacher's target that a search around the warm
-    start misses (RESULTS.md "Planner start std at evaluation"); runs from before the field
-    evaluate as they trained."""
+    snapshots`'); None plans as in training. A wide start, as TD-MPC2 uses, found cartpole's
+    swing-up and more of reacher's targets on checkpoints trained with final noise 0.05, changed
+    nothing on those trained with 0.15, and costs cheetah-run about 15 (RESULTS.md "Planner start
+    std at evaluation", measured with MPPI; for the gradient planner it is the restarts' spread).
+    Runs from before the field evaluate as they trained."""
     explore_std: float = 0.3
     """Std of Gaussian noise added to executed actions while training, at decision 0 (none in
     evaluation)."""
