@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 
 import numpy as np
 import torch
 
+from agent.actor import actor_candidates
 from agent.config import AgentConfig
 from agent.cost import (
     CriticCost,
-    DisagreementCost,
     Energy,
     LatentImagination,
     SimulatorImagination,
     TaskCost,
 )
 from agent.mpc import MPCAgent
-from agent.prior import PolicyPrior, prior_candidates
 from envs.errors import UserError
 from planners import PLANNERS
 
@@ -36,33 +34,28 @@ def make_planner(cfg: AgentConfig, device: torch.device | str, seed: int):
                **{k: v for k, v in wanted.items() if k in names and v is not None})
 
 
-def learned_agent(model, cfg: AgentConfig, action_dim: int, device, seed: int,
-                  prior: PolicyPrior | Callable | None = None) -> MPCAgent:
-    """MPC in the latent space of `model`: task cost + critic (+ disagreement), with
-    `cfg.prior_samples` rollouts of `prior` as candidates when both are given; a model with a
-    'q' critic brings its own actor as the prior."""
-    if prior is None and model.cfg.critic == "q":
-        prior = model.policy
+def learned_agent(model, cfg: AgentConfig, action_dim: int, device, seed: int) -> MPCAgent:
+    """MPC in the latent space of `model`: task cost + critic, each sample rolled out through one
+    predictor member; a model with a 'q' critic adds `cfg.prior_samples` rollouts of its actor to
+    every plan as candidates."""
     terms = [TaskCost(cfg.gamma)]
     if cfg.use_critic:
         terms.append(CriticCost(cfg.gamma))
-    if cfg.uncertainty_weight:
-        terms.append(DisagreementCost(cfg.uncertainty_weight))
 
     def imagine(obs: np.ndarray) -> LatentImagination:
         z0 = model.encode(torch.as_tensor(obs, dtype=torch.float32, device=model.device))
-        return LatentImagination(model, z0, cfg.members)
+        return LatentImagination(model, z0, "split")
 
     propose = None
-    if prior is not None and cfg.prior_samples > 0:
+    if model.cfg.critic == "q" and cfg.prior_samples > 0:
 
         def propose(imagination: LatentImagination, generator: torch.Generator) -> torch.Tensor:
-            return prior_candidates(prior, model, imagination.z0, cfg.horizon, cfg.prior_samples,
-                                    cfg.prior_noise, generator)
+            return actor_candidates(model.policy, model, imagination.z0, cfg.horizon,
+                                    cfg.prior_samples, cfg.prior_noise, generator)
 
     return MPCAgent(make_planner(cfg, device, seed), Energy(terms), imagine, horizon=cfg.horizon,
                     action_dim=action_dim, device=device, explore_std=cfg.explore_std, seed=seed,
-                    propose=propose, execute=cfg.execute, compile=cfg.compile,
+                    propose=propose, compile=cfg.compile,
                     graph=cfg.cuda_graph and torch.device(device).type == "cuda")
 
 
@@ -78,8 +71,7 @@ def oracle_agent(oracles: list, cfg: AgentConfig, action_dim: int, seed: int) ->
         return SimulatorImagination(oracles if obs.ndim == 2 else oracles[0])
 
     return MPCAgent(make_planner(cfg, "cpu", seed), Energy([TaskCost(cfg.gamma)]), imagine,
-                    horizon=cfg.horizon, action_dim=action_dim, device="cpu", seed=seed,
-                    execute=cfg.execute)
+                    horizon=cfg.horizon, action_dim=action_dim, device="cpu", seed=seed)
 
 
 class RandomAgent:

@@ -6,11 +6,6 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-EXECUTE = ("best", "mean")
-"""Which sequence of a plan the agent executes and warm-starts from (see `agent.mpc.MPCAgent`)."""
-MEMBERS = ("split", "mean")
-"""How plans roll out through the predictor ensemble (see `WorldModel.rollout`)."""
-
 
 @dataclass(frozen=True)
 class AgentConfig:
@@ -38,21 +33,13 @@ class AgentConfig:
     """Discount of rewards inside the horizon and of the critic at its end."""
     use_critic: bool = True
     """Add the learned critic's value at the horizon's end to the energy."""
-    uncertainty_weight: float = 0.0
-    """Weight of ensemble disagreement in the energy (positive avoids uncertain actions)."""
-    members: str = "split"
-    """How the predictor ensemble rolls out plans while training: "split" (each sample follows
-    one member: K times cheaper) or "mean" (every step is the members' mean, as the model's
-    heads are trained)."""
-    eval_members: str = "split"
-    """`members` of the online loop's evaluations (no exploration noise there)."""
     eval_init_std: float | None = 2.0
-    """`init_std` of evaluation plans (the online loop's, `wmpc eval`'s, `wmpc bench
-    snapshots`'); None plans as in training. A wide start, as TD-MPC2 uses, found cartpole's
+    """`init_std` of evaluation plans (the online loop's and `wmpc eval`'s); None plans as in
+    training. A wide start, as TD-MPC2 uses, found cartpole's
     swing-up and more of reacher's targets on checkpoints trained with final noise 0.05, changed
     nothing on those trained with 0.15, and costs cheetah-run about 15 (RESULTS.md "Planner start
     std at evaluation", measured with MPPI; for the gradient planner it is the restarts' spread).
-    Runs from before the field evaluate as they trained."""
+    """
     explore_std: float = 0.3
     """Std of Gaussian noise added to executed actions while training, at decision 0 (none in
     evaluation)."""
@@ -62,18 +49,15 @@ class AgentConfig:
     explore_decay_steps: int = 25_000
     """Decisions over which the noise std moves from `explore_std` to `explore_std_final`."""
     prior_samples: int = 0
-    """Rollouts of the policy prior (`agent.prior`) injected into every plan as candidates;
-    0 disables the prior and its training."""
+    """Rollouts of the 'q' critic's actor (`ModelConfig.critic`) added to every plan as
+    candidates, as TD-MPC2 does; 0 adds none (and the 'v' critic has no actor)."""
     cuda_graph: bool = True
     """On CUDA, capture each plan shape once as a CUDA graph and replay it (no effect on a CPU)."""
     compile: bool = True
     """On a CPU, compile the energy (rollout, heads, critic) with torch.compile when a C++
     compiler is there (`world_model.compiled`); no effect on CUDA (`cuda_graph` instead)."""
     prior_noise: float = 0.3
-    """Std of the Gaussian noise on the prior's actions in all but its first rollout."""
-    execute: str = "best"
-    """Sequence of each plan executed and warm-started from: "best" (lowest model cost
-    evaluated) or "mean" (the sampling planner's final elite-weighted mean)."""
+    """Std of the Gaussian noise on the actor's actions in all but its first rollout."""
 
     def __post_init__(self) -> None:
         for name in ("explore_std", "explore_std_final", "explore_decay_steps"):
@@ -82,18 +66,11 @@ class AgentConfig:
         for name in ("init_std", "eval_init_std"):
             if getattr(self, name) is not None and not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in ("members", "eval_members"):
-            if getattr(self, name) not in MEMBERS:
-                raise ValueError(f"{name} must be one of {', '.join(MEMBERS)}, "
-                                 f"got {getattr(self, name)!r}")
-        if self.execute not in EXECUTE:
-            raise ValueError(f"execute must be one of {', '.join(EXECUTE)}, got {self.execute!r}")
 
     def for_evaluation(self) -> AgentConfig:
-        """This config as evaluations plan: with `eval_members` as `members` and
-        `eval_init_std` (where set) as `init_std`."""
+        """This config as evaluations plan: `eval_init_std` (where set) as `init_std`."""
         std = self.init_std if self.eval_init_std is None else self.eval_init_std
-        return replace(self, members=self.eval_members, init_std=std)
+        return replace(self, init_std=std)
 
 
 @dataclass(frozen=True)

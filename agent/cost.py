@@ -137,19 +137,6 @@ class CriticCost:
         return -self.weight * (self.gamma**horizon) * im.survive_end * value
 
 
-@dataclass(frozen=True)
-class DisagreementCost:
-    """Ensemble disagreement summed over the horizon, times `weight` (> 0 avoids, < 0 seeks)."""
-
-    weight: float = 0.0
-
-    def __call__(self, im: Imagined) -> Tensor:
-        if im.latents is None or im.model is None:
-            raise ValueError("the disagreement term needs a learned model's latents")
-        spread = im.model.disagreement(im.latents[..., :-1, :], im.actions)
-        return self.weight * (spread * im.alive).sum(-1)
-
-
 class Energy:
     """A sum of energy terms; `bind(imagination)` gives the planner's `cost_fn`."""
 

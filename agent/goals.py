@@ -158,16 +158,14 @@ class GoalCost:
     The points are `im.latents[..., 1:, :]` (N, H, D) (or (B, N, H, D)), mapped by `project`
     when given (latents -> goal space (..., G)). The target, (G,) or (B, G) in the same space,
     is set before each plan with `aim`. Energy (..., N) = weight * mode(d_1..d_H), where d is
-    the Euclidean distance, or `metric(points (..., H, P), target (..., 1, G)) -> (..., H)` when
-    given (e.g. a learned temporal distance, `world_model.temporal_distance`).
+    the Euclidean distance.
     """
 
     def __init__(self, mode: str = "min", weight: float = 1.0,
-                 project: Callable[[Tensor], Tensor] | None = None,
-                 metric: Callable[[Tensor, Tensor], Tensor] | None = None):
+                 project: Callable[[Tensor], Tensor] | None = None):
         if mode not in GOAL_MODES:
             raise ValueError(f"goal mode must be one of {', '.join(GOAL_MODES)}, got {mode!r}")
-        self.mode, self.weight, self.project, self.metric = mode, weight, project, metric
+        self.mode, self.weight, self.project = mode, weight, project
         self.target: Tensor | None = None
 
     def aim(self, target: Tensor) -> None:
@@ -181,10 +179,7 @@ class GoalCost:
         if self.project is not None:
             points = self.project(points)
         target = self.target.to(points.device).unsqueeze(-2).unsqueeze(-2)
-        if self.metric is None:
-            dist = torch.linalg.vector_norm(points - target, dim=-1)
-        else:
-            dist = self.metric(points, target)
+        dist = torch.linalg.vector_norm(points - target, dim=-1)
         if self.mode == "end":
             agg = dist[..., -1]
         elif self.mode == "min":
@@ -195,28 +190,20 @@ class GoalCost:
 
 
 def learned_goal_agent(model, goal_map, spec: GoalSpec, planner, *, horizon: int,
-                       action_dim: int, mode: str = "min", seed: int = 0, distance=None,
-                       distance_weight: float = 1.0, execute: str = "best") -> MPCAgent:
+                       action_dim: int, mode: str = "min", seed: int = 0) -> MPCAgent:
     """MPC towards `spec` in the latent space of `model`.
 
     Observation goals compare latents with `encode(goal)`; goal-space targets compare
-    `goal_map(latents)` with the target (`goal_map` is needed then). A goal-space target may add
-    a learned temporal distance `distance(latents, target)` in decisions
-    (`world_model.temporal_distance.TemporalDistance`), weighted by `distance_weight`, aggregated
-    with the same `mode`.
+    `goal_map(latents)` with the target (`goal_map` is needed then).
     """
     device = model.device
     if spec.kind == "observation":
-        if distance is not None:
-            raise ValueError("the temporal distance needs a goal-space target")
         costs = [GoalCost(mode)]
         goal_z = model.encode(torch.as_tensor(spec.values, device=device))
     else:
         if goal_map is None:
             raise ValueError("goal-space targets need a goal map")
         costs = [GoalCost(mode, project=goal_map)]
-        if distance is not None:
-            costs.append(GoalCost(mode, distance_weight, metric=distance))
 
     def imagine(obs: np.ndarray) -> LatentImagination:
         z0 = model.encode(torch.as_tensor(obs, dtype=torch.float32, device=device))
@@ -228,12 +215,11 @@ def learned_goal_agent(model, goal_map, spec: GoalSpec, planner, *, horizon: int
         return LatentImagination(model, z0)
 
     return MPCAgent(planner, Energy(costs), imagine, horizon=horizon, action_dim=action_dim,
-                    device=device, seed=seed, execute=execute)
+                    device=device, seed=seed)
 
 
 def oracle_goal_agent(envs: list[gym.Env], spec: GoalSpec, planner, *, horizon: int,
-                      action_dim: int, mode: str = "min", seed: int = 0,
-                      execute: str = "best") -> MPCAgent:
+                      action_dim: int, mode: str = "min", seed: int = 0) -> MPCAgent:
     """MPC towards `spec` on the true simulator: the same distance on true goal-space points."""
     cost = GoalCost(mode)
     sims = [TrueGoalImagination(env, spec.goal_slice) for env in envs]
@@ -245,7 +231,7 @@ def oracle_goal_agent(envs: list[gym.Env], spec: GoalSpec, planner, *, horizon: 
         return sims[0] if obs.ndim == 1 else _Batched(sims)
 
     return MPCAgent(planner, Energy([cost]), imagine, horizon=horizon, action_dim=action_dim,
-                    device="cpu", seed=seed, execute=execute)
+                    device="cpu", seed=seed)
 
 
 def _flat(obs) -> np.ndarray:

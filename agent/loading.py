@@ -6,7 +6,7 @@ from pathlib import Path
 
 from agent.build import RandomAgent, learned_agent, oracle_agent
 from agent.config import AgentConfig, config_from_dict
-from agent.runs import load_config, load_prior
+from agent.runs import load_config
 from envs.errors import UserError
 
 
@@ -34,8 +34,7 @@ def load_agent(run_dir: Path, env, device: str = "cpu", seed: int = 0,
     was trained on another env than `env_id` (when given) or for other sizes."""
     agent_cfg = config_from_dict(AgentConfig, load_config(Path(run_dir)).get("agent", {}))
     model = load_run_model(Path(run_dir), env_id, env, device)
-    return learned_agent(model, agent_cfg, env.action_space.shape[0], device, seed,
-                         load_prior(Path(run_dir), model, agent_cfg))
+    return learned_agent(model, agent_cfg, env.action_space.shape[0], device, seed)
 
 
 def make_eval_policy(kind: str, envs: list, agent_cfg: AgentConfig, run: Path | None, env_id: str,
@@ -50,5 +49,4 @@ def make_eval_policy(kind: str, envs: list, agent_cfg: AgentConfig, run: Path | 
         oracles = [SimulatorOracle(e) for e in envs]
         return oracle_agent(oracles, agent_cfg, action_dim, seed)
     model = load_run_model(run, env_id, envs[0], device)
-    return learned_agent(model, agent_cfg, action_dim, device, seed,
-                         load_prior(Path(run), model, agent_cfg))
+    return learned_agent(model, agent_cfg, action_dim, device, seed)

@@ -16,7 +16,6 @@ from functools import partial
 import numpy as np
 import torch
 
-from agent.config import EXECUTE
 from agent.cost import Energy, Imagination, LatentImagination
 from planners import shift
 from world_model.compiled import compiled
@@ -28,12 +27,9 @@ class MPCAgent:
     imagine: obs `(O,)` or `(B, O)` (numpy) -> an `Imagination` rolling sequences out from there.
     planner: an object with `plan(cost_fn, init_mean, candidates) -> PlanResult`.
     propose: optional (imagination, generator) -> candidate sequences `(M, H, A)` / `(B, M, H, A)`
-    added to every plan (e.g. a policy prior's rollouts); it draws noise from `generator`.
+    added to every plan (e.g. an actor's rollouts); it draws noise from `generator`.
     graph: replay a captured plan per input shape; needs an imagination whose only per-call input
     is its start tensor `z0` (`LatentImagination`) and an energy without per-call state.
-    execute: "best" executes (and warm-starts from) the lowest-cost sequence evaluated; "mean"
-    the planner's final sampling mean `info["mean"]` (`(H, A)` / `(B, H, A)`), which averages
-    the elites instead of trusting the one whose model cost is lowest.
     compile: on a CPU, score candidates with a compiled `energy(imagination(actions))`; needs an
     imagination that torch.compile can trace (`LatentImagination`, not the simulator's).
     """
@@ -51,11 +47,8 @@ class MPCAgent:
         seed: int = 0,
         propose: Callable[[Imagination, torch.Generator], torch.Tensor] | None = None,
         graph: bool = False,
-        execute: str = "best",
         compile: bool = False,
     ):
-        if execute not in EXECUTE:
-            raise ValueError(f"execute must be one of {', '.join(EXECUTE)}, got {execute!r}")
         self.planner = planner
         self.energy = energy
         self.imagine = imagine
@@ -65,7 +58,6 @@ class MPCAgent:
         self.explore_std = explore_std
         self.propose = propose
         self.graph = graph
-        self.execute = execute
         self._graphs: dict[tuple, tuple] = {}
         self._scorer = compiled(self._score, self.device) if compile and not graph else self._score
         self.generator = torch.Generator(device="cpu").manual_seed(seed)
@@ -89,8 +81,8 @@ class MPCAgent:
 
     @torch.no_grad()
     def plan(self, obs: np.ndarray):
-        """The planner's full result for `obs` `(O,)` or `(B, O)`; the sequence `execute` picks
-        becomes the warm start."""
+        """The planner's full result for `obs` `(O,)` or `(B, O)`; its lowest-cost sequence is
+        executed and becomes the warm start."""
         batch = obs.shape[0] if obs.ndim == 2 else None
         imagination = self.imagine(obs)
         candidates = None if self.propose is None else self.propose(imagination, self.generator)
@@ -99,22 +91,13 @@ class MPCAgent:
             result = self._replay(imagination, init, candidates)
         else:
             result = self.planner.plan(partial(self._scorer, imagination), init, candidates)
-        self._mean = self._executed(result).detach()
+        self._mean = result.actions.detach()
         self.last_cost = result.cost
         return result
 
     def _score(self, imagination: Imagination, actions: torch.Tensor) -> torch.Tensor:
         """Energy (N,) / (B, N) of action sequences (N, H, A) / (B, N, H, A) from imagination."""
         return self.energy(imagination(actions))
-
-    def _executed(self, result) -> torch.Tensor:
-        """The sequence `(H, A)` / `(B, H, A)` of `result` that `execute` picks."""
-        if self.execute == "best":
-            return result.actions
-        if "mean" not in result.info:
-            raise ValueError(f"execute='mean' needs a sampling planner; "
-                             f"{type(self.planner).__name__} has no final mean")
-        return result.info["mean"]
 
     def _replay(self, imagination, init: torch.Tensor, candidates: torch.Tensor | None):
         """The captured plan for these shapes (captured on first use) with this call's z0."""

@@ -22,7 +22,6 @@ from agent import runs
 from agent.build import learned_agent
 from agent.config import AgentConfig, RunConfig, explore_std_at
 from agent.evaluate import run_episodes
-from agent.prior import PolicyPrior, PriorTrainer
 from envs import make_env
 from envs.errors import UserError
 from world_model import WorldModel
@@ -57,14 +56,7 @@ class OnlineRun:
                                 env_id=cfg.env_id)
         self.trainer = Trainer(self.model, train_cfg, device=self.device, seed=cfg.seed)
         self.buffer = ReplayBuffer(obs_dim, act_dim)
-        self.prior, self.prior_trainer = None, None
-        if agent_cfg.prior_samples > 0 and self.model_cfg.critic == "v":
-            self.prior = PolicyPrior(self.model_cfg.latent_dim, act_dim, self.model_cfg.hidden_dim,
-                                     seed=cfg.seed, device=self.device)
-            self.prior_trainer = PriorTrainer(self.prior, self.model, lr=train_cfg.lr,
-                                              gamma=agent_cfg.gamma)
-        self.agent = learned_agent(self.model, agent_cfg, act_dim, self.device, seed=cfg.seed,
-                                   prior=self.prior)
+        self.agent = learned_agent(self.model, agent_cfg, act_dim, self.device, seed=cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
         self.state = LoopState()
 
@@ -79,18 +71,11 @@ class OnlineRun:
             "agent": self.agent.state_dict(),
             "rng": self.rng.bit_generator.state,
         }
-        if self.prior_trainer is not None:
-            state["prior"] = self.prior_trainer.state_dict()
         return state
 
     def load_state_dict(self, state: dict) -> None:
         self.state = LoopState(**state["loop"])
         self.trainer.load_state_dict(state["trainer"])
-        if self.prior_trainer is not None:
-            if "prior" not in state:
-                raise UserError("the resume point has no policy prior; resume with the run's own"
-                                " agent config")
-            self.prior_trainer.load_state_dict(state["prior"])
         self.buffer = ReplayBuffer.from_state_dict(state["buffer"])
         self.agent.load_state_dict(state["agent"])
         self.rng.bit_generator.state = state["rng"]
@@ -101,8 +86,6 @@ class OnlineRun:
             batch = self.buffer.sample(self.train_cfg.batch_size, self.train_cfg.horizon,
                                        self.trainer.generator)
             losses = self.trainer.update(batch)
-            if self.prior_trainer is not None:
-                losses.update(self.prior_trainer.update(batch["obs"]))
         for key, value in losses.items():
             writer.add_scalar(f"train/{key}", value, self.state.step)
 
@@ -119,10 +102,8 @@ class OnlineRun:
         self._update(writer, count)
 
     def _save_policy(self) -> None:
-        """The model (and prior) where `wmpc eval` loads them."""
+        """The model where `wmpc eval` loads it."""
         runs.save_model(self.out, self.model, self.cfg)
-        if self.prior is not None:
-            runs.save_prior(self.out, self.prior)
 
     def evaluate(self, writer: SummaryWriter) -> float:
         k = self.cfg.eval_episodes
@@ -130,7 +111,7 @@ class OnlineRun:
                 for i in range(k)]
         agent = learned_agent(self.model, self.agent_cfg.for_evaluation(),
                               self.env.action_space.shape[0], self.device,
-                              seed=self.cfg.seed + 7919 * (self.state.evals + 1), prior=self.prior)
+                              seed=self.cfg.seed + 7919 * (self.state.evals + 1))
         seeds = [self._episode_seed(10**6 + self.state.evals * k + i) for i in range(k)]
         result = run_episodes(envs, agent, seeds=seeds)
         for env in envs:
@@ -139,7 +120,7 @@ class OnlineRun:
         mean = float(np.mean(result.returns))
         writer.add_scalar("eval/return", mean, self.state.step)
         runs.append_eval(self.out, self.state.step, result.returns, self.state.wall_seconds)
-        runs.save_snapshot(self.out, self.state.step, self.model, self.prior, self.cfg)
+        runs.save_snapshot(self.out, self.state.step, self.model, self.cfg)
         return mean
 
     def configs(self) -> dict:

@@ -2,7 +2,6 @@
 
 RUN/config.json       resolved configs (run, agent, train, model)
 RUN/model*            the world model (world_model.checkpoint format; `load_world_model(RUN)`)
-RUN/prior.pt          the policy prior's weights (runs with `AgentConfig.prior_samples` > 0)
 RUN/resume.pt         everything needed to continue exactly, taken at the last episode end
 RUN/evals.csv         step, mean return, wall seconds, returns of each evaluation
 RUN/dataset/          the run's own trajectories as a Minari dataset
@@ -34,37 +33,16 @@ def save_config(out: Path, configs: dict) -> None:
 
 
 def load_config(run: Path) -> dict:
-    """The resolved configs of a run, with the values that fields added later mean for a run
-    saved before them (`_backfill`); a missing or corrupt file is a UserError."""
+    """The resolved configs of a run; a missing or corrupt file is a UserError."""
     path = run / "config.json"
     if not run.is_dir():
         raise UserError(f"run folder not found: {run}")
     try:
-        return _backfill(json.loads(path.read_text()))
+        return json.loads(path.read_text())
     except FileNotFoundError:
         raise UserError(f"{run} is not a wmpc run (no config.json)") from None
     except json.JSONDecodeError as err:
         raise UserError(f"corrupt run config {path}: {err}") from None
-
-
-def _backfill(saved: dict) -> dict:
-    """`saved` with what a run from before a field was: Mish before `model.activation`, constant
-    exploration noise before `agent.explore_std_final`, evaluations planned like training
-    before `agent.eval_members` and `agent.eval_init_std`, eager before `agent.compile` and
-    `train.compile`."""
-    if "model" in saved:
-        saved["model"] = {"activation": "mish", **saved["model"]}
-    for part in ("agent", "train"):
-        if part in saved:
-            saved[part] = {"compile": False, **saved[part]}
-    agent = saved.get("agent", {})
-    if "explore_std" in agent and "explore_std_final" not in agent:
-        saved["agent"] = agent = {**agent, "explore_std_final": agent["explore_std"]}
-    if "members" in agent and "eval_members" not in agent:
-        saved["agent"] = agent = {**agent, "eval_members": agent["members"]}
-    if agent and "eval_init_std" not in agent:
-        saved["agent"] = {**agent, "eval_init_std": None}
-    return saved
 
 
 def _save_tensors(path: Path, state: dict) -> None:
@@ -118,30 +96,6 @@ def load_resume_point(out: Path) -> dict:
     if not path.exists():
         raise UserError(f"nothing to resume in {out}: no resume.pt (was an episode finished?)")
     return _load_tensors(path, "resume point")
-
-
-def save_prior(out: Path, prior) -> None:
-    """Save the policy prior's weights for `load_prior`."""
-    _save_tensors(out / "prior.pt", prior.state_dict())
-
-
-def load_prior(run: Path, model, agent_cfg):
-    """The run's policy prior on `model`'s device, or None when the run plans without one or
-    with the actor of a 'q' critic (which the model holds)."""
-    from agent.prior import PolicyPrior
-
-    if agent_cfg.prior_samples <= 0 or model.cfg.critic == "q":
-        return None
-    path = run / "prior.pt"
-    if not path.exists():
-        raise UserError(f"{run} plans with a policy prior but has no {path.name}")
-    prior = PolicyPrior(model.cfg.latent_dim, model.cfg.act_dim, model.cfg.hidden_dim,
-                        device=model.device)
-    try:
-        prior.load_state_dict(_load_tensors(path, "policy prior"))
-    except (RuntimeError, TypeError, AttributeError, KeyError) as err:
-        raise UserError(f"policy prior {path} does not fit the run's model: {err}") from None
-    return prior
 
 
 def append_eval(out: Path, step: int, returns: list[float], wall_seconds: float) -> None:
@@ -231,14 +185,12 @@ def save_model(out: Path, model, run_cfg) -> None:
     save_checkpoint(checkpoint_path(out), model, extra={"env_kwargs": run_cfg.env_kwargs})
 
 
-def save_snapshot(out: Path, step: int, model, prior, run_cfg) -> Path:
+def save_snapshot(out: Path, step: int, model, run_cfg) -> Path:
     """Save the policy as it is at decision `step` to `out/checkpoints/step_<step>/`, a folder
-    `wmpc eval --run` takes like a run folder (its config.json, checkpoint.pt, prior.pt)."""
+    `wmpc eval --run` takes like a run folder (its config.json, checkpoint.pt)."""
     folder = out / "checkpoints" / f"step_{step}"
     folder.mkdir(parents=True, exist_ok=True)
     save_model(folder, model, run_cfg)
-    if prior is not None:
-        save_prior(folder, prior)
     write_atomic(folder / "config.json", (out / "config.json").read_bytes())
     return folder
 

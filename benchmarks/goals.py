@@ -129,10 +129,8 @@ def train_model(buffer, out: Path, train_steps: int, seed: int):
 
 
 def play(task: GoalTask, kind: str, goals: int, seed: int, *, model=None, goal_map=None,
-         samples: int = 0, iterations: int = 0, distance=None,
-         distance_weight: float = 1.0) -> list[bool]:
-    """Success of `goals` episodes (seeds seed*1000 + i) with kind random, oracle or model (the
-    model's energy adds `distance_weight` x the learned temporal `distance` when given)."""
+         samples: int = 0, iterations: int = 0) -> list[bool]:
+    """Success of `goals` episodes (seeds seed*1000 + i) with kind random, oracle or model."""
     from agent.build import RandomAgent
     from agent.goals import learned_goal_agent, oracle_goal_agent
     from planners import CEM
@@ -152,8 +150,7 @@ def play(task: GoalTask, kind: str, goals: int, seed: int, *, model=None, goal_m
                                       action_dim=act_dim, mode=task.mode, seed=seed + i)
         else:
             agent = learned_goal_agent(model, goal_map, spec, planner, horizon=task.horizon,
-                                       action_dim=act_dim, mode=task.mode, seed=seed + i,
-                                       distance=distance, distance_weight=distance_weight)
+                                       action_dim=act_dim, mode=task.mode, seed=seed + i)
         success = False
         for _ in range(task.decisions):
             obs, _, terminated, truncated, info = env.step(agent.act(obs))
@@ -185,9 +182,6 @@ def main(argv: list[str]) -> list[dict]:
     parser.add_argument("--train-steps", default="4000,medium=20000,umaze=12000",
                         help="World-model updates: N, optionally with per-task overrides, "
                         "e.g. 4000,medium=12000.")
-    parser.add_argument("--distance-weight", type=float, default=0.0,
-                        help="Add this weight x a learned temporal distance "
-                        "(world_model.temporal_distance) to the model's energy; 0: off.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--work", type=Path, default=None,
@@ -197,7 +191,6 @@ def main(argv: list[str]) -> list[dict]:
     args = parser.parse_args(argv)
     from agent.goals import goal_layout
     from world_model.goal_map import fit_goal_map
-    from world_model.temporal_distance import fit_temporal_distance
 
     torch.set_num_threads(1)
     os.environ.setdefault("MUJOCO_GL", "egl")
@@ -235,13 +228,7 @@ def main(argv: list[str]) -> list[dict]:
         goal_map = fit_goal_map(model, buffer.observations(), goal_slice)
         notes[name] = (f"{buffer.num_steps} decisions ({buffer.num_episodes} episodes), "
                        f"{updates_of(name)} updates, goal-map R2 {float(goal_map.r2):.3f}")
-        distance, energy = None, task.mode
-        if args.distance_weight > 0:
-            episodes = [buffer.episode(e)["obs"] for e in range(buffer.num_episodes)]
-            distance = fit_temporal_distance(model, episodes, goal_slice, seed=args.seed)
-            energy = f"{task.mode}+{args.distance_weight:g}td"
-            notes[name] += (f", temporal distance (merge radius {distance.radius:.3f}) R2 "
-                            f"{float(distance.r2):.3f}")
+        energy = task.mode
         base = {"task": name, "env": task.env_id, "horizon": task.horizon,
                 "action_repeat": task.action_repeat, "energy": energy,
                 "data_steps": buffer.num_steps, "goals": goals_of(name), "data": notes[name],
@@ -252,8 +239,7 @@ def main(argv: list[str]) -> list[dict]:
         for samples, iterations in budgets_of(name):
             for kind in ("oracle", "model"):
                 res = play(task, kind, goals_of(name), args.seed, model=model, goal_map=goal_map,
-                           samples=samples, iterations=iterations, distance=distance,
-                           distance_weight=args.distance_weight)
+                           samples=samples, iterations=iterations)
                 rows.append({**base, "energy": energy if kind == "model" else task.mode,
                              "method": kind, "samples": samples,
                              "iterations": iterations, "success_rate": float(np.mean(res))})
@@ -320,9 +306,7 @@ def _write(rows: list[dict], notes: dict, args, argv: list[str]) -> None:
              "there); dm_control reacher-easy finger inside the target at the last step; "
              "Reacher-v5 fingertip-target distance < 0.02 at the last step. Same CEM and the same "
              "goal energy for oracle (true goal-space points) and model (MLP goal map on imagined "
-             "latents); an energy `+W td` adds, for the model only, W x the learned temporal "
-             "distance in decisions (`world_model.temporal_distance`, fitted reward-free on "
-             "the same data). Episode lengths in decisions: "
+             "latents). Episode lengths in decisions: "
              + ", ".join(f"{n} {TASKS[n].decisions}" for n in notes) + ".", "",
              "Reward-free data (coloured-noise actions, rewards zeroed), per task: "]
     lines += [f"- {name}: {note}" for name, note in notes.items()]

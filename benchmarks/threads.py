@@ -7,8 +7,7 @@ the loop's work for `--seconds`: plan a decision, step the env, and make the upd
 `updates_per_step` asks for. Processes of one setting start together (a barrier). Reported per
 setting: decisions per second of each run and of all runs together, and the mean milliseconds of a
 plan and of an update. `--critics v,q` measures each setting with each kind of critic
-(`ModelConfig.critic`), `--activations mish,silu` with each hidden-layer nonlinearity,
-`--compile off,on` without and with torch.compile of the energy and the loss
+(`ModelConfig.critic`), `--compile off,on` without and with torch.compile of the energy and the loss
 (`world_model.compiled`; compiling happens before the timed part). Writes
 `NAME.csv`, `NAME.png` and RESULTS.md `## Threads` (`## Threads: NAME` for another `--name` than
 threads_cpu).
@@ -27,7 +26,7 @@ from pathlib import Path
 
 from benchmarks.provenance import ROOT, commit, machine, replace_section, today, write_csv
 
-FIELDS = ["runs", "threads", "critic", "activation", "compile", "decisions_per_s_each",
+FIELDS = ["runs", "threads", "critic", "compile", "decisions_per_s_each",
           "decisions_per_s_total", "plan_ms", "update_ms", "env_id", "commit", "machine"]
 
 
@@ -40,8 +39,6 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--runs", default="1,2", help="comma-separated numbers of runs side by side")
     p.add_argument("--seconds", type=float, default=20.0, help="measured time per setting")
     p.add_argument("--critics", default="v", help="comma-separated critics (v, q) per setting")
-    p.add_argument("--activations", default="mish",
-                   help="comma-separated hidden-layer nonlinearities (mish, silu) per setting")
     p.add_argument("--compile", default="off",
                    help="comma-separated off/on: torch.compile of the energy and loss per setting")
     p.add_argument("--name", default="threads_cpu", help="file stem of the CSV and PNG")
@@ -143,10 +140,9 @@ def main(argv: list[str]) -> None:
     rows = []
     for runs in (int(r) for r in args.runs.split(",")):
         for threads in (int(t) for t in args.threads.split(",")):
-            for critic, activation, comp in itertools.product(
-                    args.critics.split(","), args.activations.split(","),
-                    args.compile.split(",")):
-                model = {"critic": critic, "activation": activation}
+            for critic, comp in itertools.product(args.critics.split(","),
+                                                  args.compile.split(",")):
+                model = {"critic": critic}
                 rows.append({**_setting(args.env, runs, threads, model, comp == "on",
                                         args.seconds), **stamp})
                 print(rows[-1])
@@ -164,7 +160,7 @@ def _plot(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     labels = [f"{r['runs']} run(s)\n{r['threads']} thread(s)\ncritic {r['critic']}\n"
-              f"{r['activation']}\ncompile {r['compile']}" for r in rows]
+              f"compile {r['compile']}" for r in rows]
     fig, ax = plt.subplots(figsize=(1.6 * len(rows) + 1, 3.2))
     ax.bar(labels, [r["decisions_per_s_total"] for r in rows], color="tab:blue")
     ax.set_ylabel("decisions / s, all runs")
@@ -181,10 +177,10 @@ def _report(rows: list[dict], args, argv: list[str], stamp: dict) -> None:
              "thread count of each row is its own). One seed; the machine is shared and noisy, "
              "so compare rows of this one run as ratios.",
              "", f"Command: `{shlex.join(['wmpc', 'bench', 'threads', *argv])}`", "",
-             "| runs side by side | torch threads each | critic | activation | compile | "
+             "| runs side by side | torch threads each | critic | compile | "
              "decisions/s each | decisions/s total | plan ms | update ms |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    lines += [f"| {r['runs']} | {r['threads']} | {r['critic']} | {r['activation']} | "
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {r['runs']} | {r['threads']} | {r['critic']} | "
               f"{r['compile']} | "
               f"{r['decisions_per_s_each']} | "
               f"{r['decisions_per_s_total']} | {r['plan_ms']} | {r['update_ms']} |" for r in rows]

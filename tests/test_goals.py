@@ -137,11 +137,9 @@ def test_reward_free_model_reaches_goals_far_more_often_than_random(tmp_path):
 def test_goals_benchmark_quick_smoke(tmp_path):
     from benchmarks.goals import main
 
-    rows = main(["--quick", "--tasks", "umaze,reacher-v5", "--out", str(tmp_path),
-                 "--distance-weight", "0.5"])
+    rows = main(["--quick", "--tasks", "umaze,reacher-v5", "--out", str(tmp_path)])
     assert {(r["task"], r["method"]) for r in rows} == {
         (t, m) for t in ("umaze", "reacher-v5") for m in ("random", "oracle", "model")}
-    assert {r["energy"] for r in rows if r["method"] == "model"} == {"min+0.5td", "sum+0.5td"}
-    assert {r["energy"] for r in rows if r["method"] == "oracle"} == {"min", "sum"}
+    assert {r["energy"] for r in rows if r["method"] != "random"} == {"min", "sum"}
     assert all(0.0 <= r["success_rate"] <= 1.0 for r in rows)
     assert (tmp_path / "goals_quick.csv").is_file() and (tmp_path / "goals_quick.png").is_file()

@@ -1,15 +1,13 @@
 """The agent's `init_std` reaches the planner, and a wide start escapes the local minimum at the
 warm start that a narrow one stays in (the cartpole pole left hanging; see RESULTS.md);
-evaluations plan from `eval_init_std` (the loop: tests/test_eval_members.py)."""
+evaluations plan from `eval_init_std`."""
 
-import json
 
 import pytest
 import torch
 
 from agent.build import make_planner
-from agent.config import AgentConfig, config_from_dict
-from agent.runs import load_config
+from agent.config import AgentConfig
 
 H, A = 3, 1
 
@@ -52,9 +50,3 @@ def test_evaluations_start_from_eval_init_std_or_else_as_training():
     assert make_planner(AgentConfig().for_evaluation(), "cpu", 0).config.init_std == 2.0
     assert AgentConfig(init_std=0.7, eval_init_std=None).for_evaluation().init_std == 0.7
     assert AgentConfig(init_std=0.7, eval_init_std=1.5).for_evaluation().init_std == 1.5
-
-
-def test_runs_from_before_the_field_evaluate_as_they_trained(tmp_path):
-    (tmp_path / "config.json").write_text(json.dumps({"agent": {"init_std": 0.6}}))
-    cfg = config_from_dict(AgentConfig, load_config(tmp_path)["agent"])
-    assert cfg.eval_init_std is None and cfg.for_evaluation().init_std == 0.6

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
 from agent.cost import Energy, Imagined
 from agent.mpc import MPCAgent
-from planners import CEM, MPPI, GradientPlanner
+from planners import CEM
 
 TARGET = torch.tensor([0.6, -0.4])
 
@@ -81,39 +80,3 @@ def test_graph_mode_replays_with_each_calls_start_latent():
         np.testing.assert_array_equal(a, b)
     assert len(graphed._graphs) == 1
     assert not np.allclose(plans[0][0], plans[-1][0])  # the observations do change the plan
-
-
-class _Noisy(_Known):
-    """The known cost seen through a noisy model: every sequence's reward is off by N(0, 1)."""
-
-    generator = torch.Generator().manual_seed(1)
-
-    def __call__(self, actions):
-        out = super().__call__(actions)
-        noise = torch.randn(actions.shape[:-1], generator=self.generator)
-        return Imagined(actions, out.rewards + noise, out.alive, out.alive[..., -1])
-
-
-def _mean_error(execute: str) -> float:
-    from agent.cost import TaskCost
-
-    agent = MPCAgent(MPPI(num_samples=256, iterations=4, seed=0), Energy([TaskCost(1.0)]), _Noisy,
-                     horizon=3, action_dim=2, seed=0, execute=execute)
-    actions = np.stack([agent.act(np.zeros(3, np.float32)) for _ in range(30)])
-    return float(np.abs(actions - TARGET.numpy()).mean())
-
-
-def test_executing_the_mean_averages_out_model_noise_that_the_best_sample_exploits():
-    best, mean = _mean_error("best"), _mean_error("mean")
-    assert mean < 0.6 * best, (mean, best)
-
-
-def test_executing_the_mean_needs_a_sampling_planner():
-    from agent.cost import TaskCost
-
-    agent = MPCAgent(GradientPlanner(seed=0), Energy([TaskCost(1.0)]), _Known, horizon=2,
-                     action_dim=2, execute="mean")
-    with pytest.raises(ValueError, match="sampling planner"):
-        agent.act(np.zeros(3, np.float32))
-    with pytest.raises(ValueError, match="execute"):
-        MPCAgent(CEM(), Energy([TaskCost(1.0)]), _Known, horizon=2, action_dim=2, execute="first")

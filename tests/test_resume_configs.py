@@ -32,28 +32,16 @@ def test_resume_rebuilds_the_model_the_run_saved(tmp_path):
     assert load_config(tmp_path)["run"]["steps"] == 110
 
 
-@pytest.mark.parametrize("damage", ["corrupt resume point", "prior the run lacks"])
+@pytest.mark.parametrize("damage", ["corrupt resume point", "another model size"])
 def test_a_failed_resume_leaves_the_folder_as_it_was(tmp_path, damage):
     _start(tmp_path)
-    agent_cfg = AGENT
+    sizes = SMALL
     if damage == "corrupt resume point":
         (tmp_path / "resume.pt").write_bytes(b"not a checkpoint")
     else:
-        agent_cfg = dataclasses.replace(AGENT, prior_samples=4)
+        sizes = {**SMALL, "hidden_dim": 24}
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
-    run = OnlineRun(tmp_path, dataclasses.replace(CFG, steps=110), agent_cfg, TRAIN, SMALL)
+    run = OnlineRun(tmp_path, dataclasses.replace(CFG, steps=110), AGENT, TRAIN, sizes)
     with pytest.raises(UserError):
         run.run(resume=True, progress=False)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
-
-
-def test_a_run_from_before_the_noise_schedule_resumes_with_constant_noise(tmp_path):
-    import json
-
-    _start(tmp_path)
-    saved = load_config(tmp_path)
-    for key in ("explore_std_final", "explore_decay_steps"):
-        del saved["agent"][key]
-    (tmp_path / "config.json").write_text(json.dumps(saved))
-    agent_cfg = resumed_configs(tmp_path)[1]
-    assert agent_cfg.explore_std_final == agent_cfg.explore_std == AGENT.explore_std

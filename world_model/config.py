@@ -6,10 +6,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-ANTI_COLLAPSE = ("vicreg", "simnorm", "none")
+ANTI_COLLAPSE = ("vicreg", "simnorm")
 CRITICS = ("v", "q")
-ACTIVATIONS = ("mish", "silu")
-TARGETS = ("ema", "stopgrad", "online")
 
 
 @dataclass(frozen=True)
@@ -29,13 +27,9 @@ class ModelConfig:
     hidden_dim: int = 256
     """Width of every hidden layer (encoder, predictor members, heads)."""
     layers: int = 2
-    """Hidden layers in the encoder and in each predictor member (Linear, LayerNorm,
-    activation)."""
+    """Hidden layers in the encoder and in each predictor member (Linear, LayerNorm, Mish)."""
     head_layers: int = 1
     """Hidden layers in the reward, termination and critic heads and in the 'q' critic's actor."""
-    activation: str = "mish"
-    """Nonlinearity after every hidden LayerNorm: 'mish' (TD-MPC2's) or 'silu' (x * sigmoid(x),
-    nearly the same curve; PyTorch's CPU kernel runs it about 4x faster, forward and backward)."""
     ensemble_size: int = 5
     """K predictor members, run as one batched matmul; their spread is `disagreement`."""
     discount: float = 0.99
@@ -43,15 +37,13 @@ class ModelConfig:
     episodic: bool = False
     """Whether episodes can terminate: trains the termination head and cuts TD targets there."""
     anti_collapse: str = "vicreg"
-    """'vicreg' (variance + covariance terms on the online latents), 'simnorm' (TD-MPC2's
-    simplicial normalisation of every latent) or 'none'."""
+    """'vicreg' (variance + covariance terms on the online latents) or 'simnorm' (TD-MPC2's
+    simplicial normalisation of every latent)."""
     simnorm_group: int = 8
     """Group size of 'simnorm'; latent_dim must be a multiple of it."""
-    target: str = "ema"
-    """Where prediction targets come from: 'ema' (slow copy of the encoder), 'stopgrad' (the
-    online encoder, gradient stopped) or 'online' (the online encoder, gradient flowing)."""
     ema_tau: float = 0.01
-    """Step size of the EMA target networks: target += tau * (online - target) per update."""
+    """Step size of the EMA target networks (the target encoder the predictions aim at, the
+    target critic): target += tau * (online - target) per update."""
     rho: float = 0.5
     """Depth decay of the prediction, reward and value losses: step t weighs rho**t."""
     td_steps: int = 5
@@ -74,11 +66,6 @@ class ModelConfig:
     with the smaller of the two EMA target Qs at (z', actor(z')), with a deterministic actor in
     the model trained to maximise Q; the value of a latent is then Q(z, actor(z)), the critic of a
     policy that improves on the replay's instead of describing it."""
-    value_expectile: float = 0.5
-    """Expectile tau of the critic: TD targets above its prediction weigh 2*tau, those below
-    2*(1-tau). 0.5 learns the replay behaviour's mean value; above 0.5 leans towards the better
-    returns in the replay (in a deterministic env, its better actions), as IQL's value does.
-    'v' critic only."""
     num_bins: int = 101
     """Bins of the two-hot reward and value distributions (in symlog space)."""
     symlog_max: float = 10.0
@@ -96,20 +83,12 @@ class ModelConfig:
             raise ValueError("ModelConfig.layers must be >= 1 and head_layers >= 0")
         if self.anti_collapse not in ANTI_COLLAPSE:
             raise ValueError(f"ModelConfig.anti_collapse must be one of {ANTI_COLLAPSE}")
-        if self.target not in TARGETS:
-            raise ValueError(f"ModelConfig.target must be one of {TARGETS}")
         if self.anti_collapse == "simnorm" and self.latent_dim % self.simnorm_group:
             raise ValueError("ModelConfig.latent_dim must be a multiple of simnorm_group")
         if not 0.0 < self.ema_tau <= 1.0 or not 0.0 <= self.discount <= 1.0:
             raise ValueError("ModelConfig.ema_tau must be in (0, 1] and discount in [0, 1]")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"ModelConfig.activation must be one of {ACTIVATIONS}")
         if self.critic not in CRITICS:
             raise ValueError(f"ModelConfig.critic must be one of {CRITICS}")
-        if not 0.0 < self.value_expectile < 1.0:
-            raise ValueError("ModelConfig.value_expectile must be in (0, 1)")
-        if self.critic == "q" and self.value_expectile != 0.5:
-            raise ValueError("ModelConfig.value_expectile applies to the 'v' critic only")
         if self.num_bins < 2 or self.symlog_max <= 0:
             raise ValueError("ModelConfig.num_bins must be >= 2 and symlog_max > 0")
 
@@ -125,10 +104,11 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        """Inverse of `to_dict`; unknown keys raise ValueError. A config saved before
-        `activation` existed was a Mish model."""
+        """Inverse of `to_dict`; unknown keys (a model of another wmpc version) raise
+        ValueError."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - names
         if unknown:
-            raise ValueError(f"unknown ModelConfig fields: {sorted(unknown)}")
-        return cls(**{"activation": "mish", **data})
+            raise ValueError(f"unknown ModelConfig fields {sorted(unknown)}: a model saved by "
+                             "another version of wmpc")
+        return cls(**data)

@@ -1,4 +1,4 @@
-"""Building blocks: seeded linear layers, LayerNorm + Mish (or SiLU) MLPs, a K-member ensemble MLP.
+"""Building blocks: seeded linear layers, LayerNorm + Mish MLPs, a K-member ensemble MLP.
 
 Parameters are initialised from a caller's `torch.Generator`, never from the global RNG, so building
 a model leaves global state untouched and the same seed gives the same weights on every device.
@@ -14,9 +14,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from world_model.mish import Mish, mish
-
-ACTIVATIONS = {"mish": (mish, Mish), "silu": (F.silu, nn.SiLU)}
-"""Name -> (function, module) of the hidden layers' nonlinearity."""
 
 
 class Linear(nn.Module):
@@ -37,16 +34,12 @@ class Linear(nn.Module):
 
 
 def mlp(fan_in: int, hidden: int, layers: int, fan_out: int, generator: torch.Generator,
-        zero_last: bool = False, activation: str = "mish") -> nn.Sequential:
-    """`layers` x (Linear, LayerNorm, activation), then a Linear: (..., fan_in) -> (..., fan_out).
-
-    activation: a key of `ACTIVATIONS`.
-    """
+        zero_last: bool = False) -> nn.Sequential:
+    """`layers` x (Linear, LayerNorm, Mish), then a Linear: (..., fan_in) -> (..., fan_out)."""
     blocks: list[nn.Module] = []
     width = fan_in
-    module = ACTIVATIONS[activation][1]
     for _ in range(layers):
-        blocks += [Linear(width, hidden, generator), nn.LayerNorm(hidden), module()]
+        blocks += [Linear(width, hidden, generator), nn.LayerNorm(hidden), Mish()]
         width = hidden
     blocks.append(Linear(width, fan_out, generator, zero=zero_last))
     return nn.Sequential(*blocks)
@@ -56,15 +49,13 @@ class EnsembleMLP(nn.Module):
     """K independent MLPs of one shape, evaluated as one batched matmul per layer.
 
     forward: x (M, fan_in) shared by all members, or (K, M, fan_in) -> (K, M, fan_out).
-    `zero_last=True` starts the output layer at zero (heads that should start predicting 0);
-    activation: a key of `ACTIVATIONS`.
+    `zero_last=True` starts the output layer at zero (heads that should start predicting 0).
     """
 
     def __init__(self, members: int, fan_in: int, hidden: int, layers: int, fan_out: int,
-                 generator: torch.Generator, zero_last: bool = False, activation: str = "mish"):
+                 generator: torch.Generator, zero_last: bool = False):
         super().__init__()
         self.members = members
-        self.activation = ACTIVATIONS[activation][0]
         widths = [fan_in] + [hidden] * layers + [fan_out]
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
@@ -86,7 +77,7 @@ class EnsembleMLP(nn.Module):
             x = torch.baddbmm(b, x, w)
             if i < hidden:
                 x = F.layer_norm(x, x.shape[-1:]) * self.norm_scales[i] + self.norm_shifts[i]
-                x = self.activation(x)
+                x = mish(x)
         return x
 
 

@@ -33,13 +33,8 @@ def vicreg_terms(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
     return variance, off_diag / d, std.mean()
 
 
-def target_latents(model: WorldModel, obs: torch.Tensor, online: torch.Tensor) -> torch.Tensor:
-    """Prediction targets (B, T+1, D) for observations (B, T+1, O) given their online latents."""
-    target = model.cfg.target
-    if target == "online":
-        return online
-    if target == "stopgrad":
-        return online.detach()
+def target_latents(model: WorldModel, obs: torch.Tensor) -> torch.Tensor:
+    """Prediction targets (B, T+1, D) for observations (B, T+1, O): the EMA target encoder's."""
     with torch.no_grad():
         return model.encode_target(obs)
 
@@ -67,11 +62,6 @@ def td_targets(model: WorldModel, targets: torch.Tensor, rew: torch.Tensor,
                 g = rew[:, t + i] + cfg.discount * alive[:, t + i] * g
             out.append(g)
         return torch.stack(out, dim=1)
-
-
-def expectile_weights(prediction: torch.Tensor, target: torch.Tensor, tau: float) -> torch.Tensor:
-    """Per-target weights (...): 2*tau where the target exceeds the prediction, else 2*(1-tau)."""
-    return torch.where(target > prediction, 2.0 * tau, 2.0 * (1.0 - tau))
 
 
 def critic_q_loss(model: WorldModel, zs: torch.Tensor, act: torch.Tensor, target: torch.Tensor,
@@ -102,7 +92,7 @@ def world_model_loss(model: WorldModel, batch: dict[str, torch.Tensor]
     obs, act, rew, term = batch["obs"], batch["act"], batch["rew"].float(), batch["term"].float()
     steps = act.shape[1]
     online = model.encode(obs)
-    targets = target_latents(model, obs, online)
+    targets = target_latents(model, obs)
 
     weights = [cfg.rho**t for t in range(steps)]
     total_w = sum(weights)
@@ -124,12 +114,7 @@ def world_model_loss(model: WorldModel, batch: dict[str, torch.Tensor]
         value = critic_q_loss(model, zs, act, value_target, w)
         actor = actor_loss(model, zs, w)
     else:
-        value_logits = model.value_logits(zs)
-        value = twohot.cross_entropy(value_logits, value_target, model.bins)
-        if cfg.value_expectile != 0.5:
-            value = value * expectile_weights(twohot.expectation(value_logits.detach(),
-                                                                 model.bins),
-                                              value_target, cfg.value_expectile)
+        value = twohot.cross_entropy(model.value_logits(zs), value_target, model.bins)
         value = (value * w).sum(1).mean()
         actor = online.new_zeros((), dtype=torch.float32)
     if cfg.episodic:

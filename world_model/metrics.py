@@ -40,7 +40,7 @@ def evaluate_model(model: WorldModel, buffer: ReplayBuffer, horizon: int = 5,
     obs, act, rew = batch["obs"], batch["act"], batch["rew"]
     n = obs.shape[0]
     online = model.encode(obs)
-    target = model.encode_target(obs) if model.cfg.target == "ema" else online
+    target = model.encode_target(obs)
     perm = torch.from_numpy(gen.permutation(n)).to(model.device)
     rollout = model.rollout(online[:, 0], act)
     shuffled = model.rollout(online[:, 0], act[perm])

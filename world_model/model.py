@@ -35,25 +35,22 @@ class WorldModel(nn.Module):
         """The env the model was trained on (from the dataset's metadata), or None."""
         gen = torch.Generator().manual_seed(seed)
         o, a, d, h = cfg.obs_dim, cfg.act_dim, cfg.latent_dim, cfg.hidden_dim
-        act = {"activation": cfg.activation}
         self.register_buffer("obs_mean", torch.zeros(o))
         self.register_buffer("obs_var", torch.ones(o))
         self.register_buffer("obs_count", torch.zeros((), dtype=torch.float64))
         self.register_buffer("bins", twohot.bins(cfg.num_bins, cfg.symlog_max))
-        self.encoder = mlp(o, h, cfg.layers, d, gen, **act)
-        self.dynamics = EnsembleMLP(cfg.ensemble_size, d + a, h, cfg.layers, d, gen, **act)
-        self.reward_head = mlp(d + a, h, cfg.head_layers, cfg.num_bins, gen, zero_last=True,
-                               **act)
-        self.termination_head = mlp(d + a, h, cfg.head_layers, 1, gen, **act)
+        self.encoder = mlp(o, h, cfg.layers, d, gen)
+        self.dynamics = EnsembleMLP(cfg.ensemble_size, d + a, h, cfg.layers, d, gen)
+        self.reward_head = mlp(d + a, h, cfg.head_layers, cfg.num_bins, gen, zero_last=True)
+        self.termination_head = mlp(d + a, h, cfg.head_layers, 1, gen)
         self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
         if cfg.critic == "q":
             self.q_heads = EnsembleMLP(2, d + a, h, cfg.head_layers, cfg.num_bins, gen,
-                                       zero_last=True, **act)
-            self.actor = mlp(d, h, cfg.head_layers, a, gen, **act)
+                                       zero_last=True)
+            self.actor = mlp(d, h, cfg.head_layers, a, gen)
             self.target_q = copy.deepcopy(self.q_heads).requires_grad_(False)
         else:
-            self.value_head = mlp(d, h, cfg.head_layers, cfg.num_bins, gen, zero_last=True,
-                                  **act)
+            self.value_head = mlp(d, h, cfg.head_layers, cfg.num_bins, gen, zero_last=True)
             self.target_value = copy.deepcopy(self.value_head).requires_grad_(False)
         self.to(device)
 

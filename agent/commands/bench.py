@@ -27,6 +27,3 @@ _suite("tasks", "DeepMind Control tasks against TD-MPC2, DreamerV3, SAC, random 
 _suite("goals", "Goal reaching from reward-free data: learned model against the oracle.")
 _suite("wm_speed", "World-model updates per second (CPU; CUDA eager vs graph when present).")
 _suite("threads", "Online-loop speed per torch thread count, alone and two runs side by side.")
-_suite("wm_ablation", "What the anti-collapse term and the EMA target each contribute.")
-_suite("snapshots", "A run's policy at each evaluation, replanned under other agent settings.")
-_suite("mish_cpu", "Mish on the CPU: wmpc's against torch's, per call and in the online loop.")

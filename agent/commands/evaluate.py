@@ -29,11 +29,6 @@ def command(
     init_std: float | None = typer.Option(
         None, help="Planner std at the start of each plan (default: the run's evaluation "
         "setting)."),
-    execute: str | None = typer.Option(
-        None, help="Executed sequence of each plan: best or mean (default: the run's)."),
-    members: str | None = typer.Option(
-        None, help="Predictor ensemble in plans: split or mean (default: the run's evaluation "
-        "setting)."),
     video: bool = typer.Option(False, help="Write an mp4 of the first episode (and TensorBoard)."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the result as JSON here."),
     seed: int = typer.Option(0, help="Seed of the episodes and the planner."),
@@ -74,7 +69,7 @@ def command(
     agent_cfg = config_from_dict(AgentConfig, saved).for_evaluation()
     overrides = {"planner": planner if planner not in (None, "random") else None,
                  "horizon": horizon, "num_samples": samples, "iterations": iterations,
-                 "execute": execute, "members": members, "init_std": init_std}
+                 "init_std": init_std}
     agent_cfg = dataclasses.replace(
         agent_cfg, **{k: v for k, v in overrides.items() if v is not None})
     kwargs = parse_env_kwargs(env_kwargs)
@@ -123,9 +118,9 @@ def _goal_policy(kind, spec, envs, agent_cfg, run, env_id, device, seed, mode):
     if kind == "oracle":
         return oracle_goal_agent(envs, spec, make_planner(agent_cfg, "cpu", seed),
                                  horizon=agent_cfg.horizon, action_dim=action_dim, mode=mode,
-                                 seed=seed, execute=agent_cfg.execute)
+                                 seed=seed)
     model = load_run_model(run, env_id, envs[0], device)
     goal_map = None if spec.kind == "observation" else goal_map_for_run(run, model, spec.goal_slice)
     return learned_goal_agent(model, goal_map, spec, make_planner(agent_cfg, device, seed),
                               horizon=agent_cfg.horizon, action_dim=action_dim, mode=mode,
-                              seed=seed, execute=agent_cfg.execute)
+                              seed=seed)

@@ -8,7 +8,7 @@ import typer
 
 from agent.commands import check_device
 from envs.errors import UserError
-from world_model.config import ACTIVATIONS, CRITICS
+from world_model.config import CRITICS
 
 
 def command(
@@ -29,15 +29,7 @@ def command(
     iterations: int = typer.Option(4, help="Planner iterations per decision."),
     updates_per_step: float = typer.Option(0.5, help="Model updates per decision."),
     prior_samples: int = typer.Option(
-        0, help="Policy-prior rollouts injected into each plan (0: no prior)."),
-    execute: str = typer.Option(
-        "best", help="Executed sequence of each plan: best (lowest model cost) or mean (the "
-        "planner's final elite-weighted mean)."),
-    members: str = typer.Option(
-        "split", help="Predictor ensemble in training plans: split (each sample through one "
-        "member, K times cheaper) or mean (every step the members' mean)."),
-    eval_members: str = typer.Option(
-        "split", help="Predictor ensemble in the evaluations' plans: split or mean."),
+        0, help="Rollouts of the q critic's actor added to each plan (0: none)."),
     init_std: float | None = typer.Option(
         None, help="Planner std at the start of each plan [default: the planner's own, 0.5 for "
         "the sampling planners]."),
@@ -47,14 +39,9 @@ def command(
     explore_final: float = typer.Option(
         0.15, help="Noise std reached after --explore-decay decisions (linear in between)."),
     explore_decay: int = typer.Option(25_000, help="Decisions of the noise std's linear decay."),
-    value_expectile: float = typer.Option(
-        0.5, help="Critic expectile in (0, 1): 0.5 is the replay's mean value, higher leans "
-        "towards its better returns."),
     critic: str = typer.Option(
         "v", help="v: state value of the replay's behaviour; q: TD-MPC2's two action values "
         "bootstrapped through an actor that maximises them."),
-    activation: str = typer.Option(
-        "mish", help="Hidden-layer nonlinearity of the world model: mish or silu (faster on CPU)."),
     env_kwargs: str | None = typer.Option(None, help="JSON keyword arguments for the env."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
@@ -64,13 +51,8 @@ def command(
     from agent.runs import resumed_configs
     from envs.make import parse_env_kwargs
 
-    if not 0.0 < value_expectile < 1.0:
-        raise UserError(f"--value-expectile must be in (0, 1), got {value_expectile}")
     if critic not in CRITICS:
         raise UserError(f"--critic must be one of {', '.join(CRITICS)}, got {critic!r}")
-    if activation not in ACTIVATIONS:
-        raise UserError(f"--activation must be one of {', '.join(ACTIVATIONS)}, "
-                        f"got {activation!r}")
     if resume:
         cfg, agent_cfg, train_cfg, overrides, saved_device = resumed_configs(out, steps)
         device = device or saved_device
@@ -83,12 +65,10 @@ def command(
         agent_cfg = AgentConfig(planner=planner, horizon=horizon, num_samples=samples,
                                 iterations=iterations, prior_samples=prior_samples,
                                 explore_std=explore_std, explore_std_final=explore_final,
-                                explore_decay_steps=explore_decay, execute=execute,
-                                members=members, eval_members=eval_members, init_std=init_std,
+                                explore_decay_steps=explore_decay, init_std=init_std,
                                 eval_init_std=eval_init_std)
         train_cfg = online_train_config()
-        overrides = {"value_expectile": value_expectile, "critic": critic,
-                     "activation": activation}
+        overrides = {"critic": critic}
         device = device or "cpu"
     check_device(device)
     run = OnlineRun(out, cfg, agent_cfg, train_cfg, overrides, device=device)

@@ -30,8 +30,7 @@ def command(
     latent_dim: Annotated[int | None, _opt("Latent size (overrides --size).")] = None,
     hidden_dim: Annotated[int | None, _opt("MLP width (overrides --size).")] = None,
     ensemble: Annotated[int | None, _opt("Predictor members K.")] = None,
-    anti_collapse: Annotated[str | None, _opt("vicreg, simnorm or none.")] = None,
-    target: Annotated[str | None, _opt("Prediction targets: ema, stopgrad or online.")] = None,
+    anti_collapse: Annotated[str | None, _opt("vicreg or simnorm.")] = None,
     val_fraction: Annotated[float, _opt("Share of episodes held out for validation.")] = 0.1,
     eval_every: Annotated[int, _opt("Updates between validation metrics.")] = 1000,
     checkpoint_every: Annotated[int, _opt("Updates between checkpoints.")] = 1000,
@@ -48,8 +47,7 @@ def command(
         raise user_error(f"--size must be one of {', '.join(sizes)}, got {size!r}")
     overrides = dict(sizes[size])
     for name, value in (("latent_dim", latent_dim), ("hidden_dim", hidden_dim),
-                        ("ensemble_size", ensemble), ("anti_collapse", anti_collapse),
-                        ("target", target)):
+                        ("ensemble_size", ensemble), ("anti_collapse", anti_collapse)):
         if value is not None:
             overrides[name] = value
     try:
