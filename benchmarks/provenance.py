@@ -76,10 +76,14 @@ def replace_section(results_md: Path, title: str, body: str) -> None:
             out.append(line)
     if not placed:
         _put(out, section)
-    new = "\n".join(out).rstrip() + "\n"
-    tmp = results_md.with_name(f".{results_md.name}.tmp")
-    tmp.write_text(new)
-    tmp.replace(results_md)
+    write_text(results_md, "\n".join(out).rstrip() + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` atomically (temp file, then rename)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
 
 
 def _put(lines: list[str], section: list[str]) -> None:
