@@ -1,10 +1,12 @@
-"""`wmpc bench tasks`: DeepMind Control tasks (anchor conventions) against the published curves.
+"""`wmpc bench tasks`: DeepMind Control tasks against the published curves, in environment steps.
 
-For every task and seed: an online `wmpc run` to `--steps` decisions with an evaluation every
-`--eval-every`; in the same script, random actions and the oracle (the same planner on the true
-simulator: the ceiling at that planning budget), and the TD-MPC2, DreamerV3 and SAC curves from
-`../shared/anchors/`. Writes `tasks.csv`, `tasks.png` and the `## Tasks` section of RESULTS.md.
-Runs are resumable: rerunning the command continues the runs in `--runs`.
+Every task x seed is one online run of today's defaults to `--env-steps` environment steps (agent
+decisions x the action repeat, 2 on DMC), evaluated every `--eval-every` environment steps over 10
+episodes; runs go side by side, one process each (`--workers`), and resume where they stopped.
+Report seeds give the headline numbers; tuning seeds (used to choose defaults) are listed apart.
+Random actions and the oracle (the same planner on the true simulator) run in the same command.
+Writes `tasks.csv` (one row per evaluation), `tasks.png` and `tasks.md` from whatever the run
+folders hold; `--report-only` rebuilds them without running anything.
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ from __future__ import annotations
 import argparse
 import csv
 import shlex
+import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-
-from benchmarks.provenance import ROOT, commit, machine, replace_section, today, write_csv
+from benchmarks import task_report
+from benchmarks.launcher import launch, usable_cores
+from benchmarks.provenance import ROOT, commit, machine, today, write_csv, write_text
+from benchmarks.stats import action_repeat, env_steps
+from envs.errors import UserError
 
 TASKS = {
     "cartpole-swingup": "dm_control/cartpole-swingup-v0",
@@ -26,51 +32,29 @@ TASKS = {
     "walker-walk": "dm_control/walker-walk-v0",
     "cheetah-run": "dm_control/cheetah-run-v0",
 }
-ANCHORS = ("tdmpc2", "dreamerv3", "sac")
-FIELDS = ["task", "kind", "seed", "step", "return", "wall_seconds", "commit", "machine",
-          "settings"]
+HEADLINE_BUDGETS = (100_000, 200_000)
+"""Environment steps the report gives numbers at (those up to `--env-steps`, and it)."""
+FIELDS = ["task", "kind", "seed", "env_steps", "decisions", "return", "wall_seconds", "commit",
+          "machine", "settings", "role"]
+KINDS = ("wmpc", "random", "oracle")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    from agent.config import AgentConfig, RunConfig
-
+    """The command's flags (budgets in environment steps)."""
     p = argparse.ArgumentParser(prog="wmpc bench tasks", description=__doc__)
     p.add_argument("--tasks", default=",".join(TASKS), help="comma-separated task names")
-    p.add_argument("--seeds", default="0", help="comma-separated seeds")
-    p.add_argument("--steps", type=int, default=100_000, help="decisions per run")
-    p.add_argument("--eval-every", type=int, default=10_000)
-    p.add_argument("--eval-episodes", type=int, default=5)
-    p.add_argument("--baseline-episodes", type=int, default=5, help="random-action episodes")
-    p.add_argument("--oracle-episodes", type=int, default=1, help="0 skips the oracle")
-    p.add_argument("--planner", default="mppi")
-    p.add_argument("--prior-samples", type=int, default=0,
-                   help="policy-prior rollouts per plan in new runs (a resumed run keeps its own)")
-    p.add_argument("--execute", choices=("best", "mean"), default="best",
-                   help="executed sequence of each plan in new runs (AgentConfig.execute)")
-    p.add_argument("--members", choices=("split", "mean"), default="split",
-                   help="predictor ensemble in the training plans of new runs "
-                   "(AgentConfig.members)")
-    p.add_argument("--eval-members", choices=("split", "mean"), default="split",
-                   help="predictor ensemble in the evaluations of new runs "
-                   "(AgentConfig.eval_members)")
-    p.add_argument("--init-std", type=float, default=AgentConfig.init_std,
-                   help="planner std at the start of each plan in new runs "
-                   "(AgentConfig.init_std; default: the planner's own)")
-    p.add_argument("--eval-init-std", type=float, default=AgentConfig.eval_init_std,
-                   help="planner start std in the evaluations of new runs "
-                   "(AgentConfig.eval_init_std)")
-    p.add_argument("--explore-final", type=float, default=AgentConfig.explore_std_final,
-                   help="training noise std reached after the decay, in new runs "
-                   "(AgentConfig.explore_std_final; a resumed run keeps its own)")
-    p.add_argument("--value-expectile", type=float, default=0.5,
-                   help="critic expectile of new runs (a resumed run keeps its own)")
-    p.add_argument("--critic", choices=("v", "q"), default="v",
-                   help="critic of new runs (ModelConfig.critic; a resumed run keeps its own)")
-    p.add_argument("--activation", choices=("mish", "silu"), default="mish",
-                   help="hidden-layer nonlinearity of new runs (ModelConfig.activation)")
-    p.add_argument("--updates-per-step", type=float,
-                   default=RunConfig.updates_per_step,
-                   help="world-model updates per decision of new runs (RunConfig.updates_per_step)")
+    p.add_argument("--env-steps", type=int, default=200_000,
+                   help="environment steps per run (decisions = this / action repeat)")
+    p.add_argument("--eval-every", type=int, default=10_000, help="in environment steps")
+    p.add_argument("--report-seeds", default="100,101,102",
+                   help="seeds of the headline numbers, never used to choose anything")
+    p.add_argument("--tuning-seeds", default="0,1,2", help="seeds used to choose defaults")
+    p.add_argument("--seeds", default=None,
+                   help="the runs to do now, among report and tuning seeds [default: report]")
+    p.add_argument("--workers", type=int, default=usable_cores(),
+                   help="runs at once, one process each [default: usable cores]")
+    p.add_argument("--random-episodes", type=int, default=10, help="random-action episodes")
+    p.add_argument("--oracle-episodes", type=int, default=1, help="0 skips the oracle (slow)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--runs", type=Path, default=None,
                    help="run folders [default: runs/bench_tasks, runs/bench_tasks_quick]")
@@ -78,264 +62,305 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--anchors", type=Path, default=ROOT.parent / "shared" / "anchors")
     p.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
     p.add_argument("--report-only", action="store_true",
-                   help="no runs: refresh from the run folders' evaluations, plot, table")
-    return p.parse_args(argv)
-
-
-def main(argv: list[str]) -> None:
-    args = parse(argv)
+                   help="run nothing: rebuild CSV, plot and report from the run folders "
+                   "(their configurations are not checked; the report lists each run's)")
+    args = p.parse_args(argv)
     if args.runs is None:
         args.runs = ROOT / "runs" / ("bench_tasks_quick" if args.quick else "bench_tasks")
     if args.quick:
-        args.steps, args.eval_every, args.eval_episodes = 60, 30, 1
-        args.baseline_episodes, args.oracle_episodes = 1, min(args.oracle_episodes, 1)
-    tasks = [t for t in args.tasks.split(",") if t]
-    unknown = [t for t in tasks if t not in TASKS]
-    if unknown:
-        raise ValueError(f"unknown task(s) {unknown}; known: {', '.join(TASKS)}")
-    seeds = [int(s) for s in args.seeds.split(",")]
-    args.out.mkdir(parents=True, exist_ok=True)
-    csv_path = args.out / ("tasks_quick.csv" if args.quick else "tasks.csv")
-    rows = _read(csv_path)
-    for task in tasks:
-        if not args.report_only and not any(r["task"] == task and r["kind"] != "wmpc"
-                                            for r in rows):
-            rows += _baselines(task, args)
-            _write(csv_path, rows)
-        for seed in seeds:
-            if not args.report_only:
-                _learn(task, seed, args)
-            mine = _run_rows(task, seed, args)
-            if mine:
-                rows = [r for r in rows if (r["task"], r["kind"], str(r["seed"]))
-                        != (task, "wmpc", str(seed))] + mine
-                _write(csv_path, rows)
-    _plot(rows, args.anchors, csv_path.with_suffix(".png"))
-    if not args.quick:
-        _report(rows, args, argv, csv_path)
+        args.env_steps, args.eval_every = 120, 60
+        args.random_episodes, args.oracle_episodes = 1, min(args.oracle_episodes, 1)
+    return args
 
 
-def _learn(task: str, seed: int, args) -> None:
-    from agent.config import AgentConfig, RunConfig, online_train_config
+def new_run_configs(env_id: str, seed: int, steps: int, eval_every: int, quick: bool = False):
+    """The settings of a new run (`agent.settings.Settings`: run, agent, train, model overrides):
+    the defaults and the env family's file, as `wmpc run` resolves them, with `steps` and
+    `eval_every` in decisions and 10 evaluation episodes (`quick`: tiny seed phase, batches and
+    plans, one evaluation episode)."""
+    from agent.settings import resolve
+
+    run = {"steps": steps, "seed": seed, "eval_every": eval_every, "eval_episodes": 10}
+    flags = {"run": run}
+    if quick:
+        flags = {"run": {**run, "eval_episodes": 1, "seed_steps": 20, "pretrain_updates": 5},
+                 "agent": {"num_samples": 32, "iterations": 2}, "train": {"batch_size": 32}}
+    return resolve(env_id, flags=flags)
+
+
+def planning_text(agent: dict) -> str:
+    """The planning budget of an `agent` config dict (any version of it)."""
+    return (f"{agent.get('planner', '?')} {agent.get('num_samples', '?')} samples x "
+            f"{agent.get('iterations', '?')} iterations x H{agent.get('horizon', '?')}")
+
+
+def settings_text(config: dict) -> str:
+    """Planning budget, run length and evaluations of a run, from its `config.json` dict."""
+    from agent.runs import threads_text
+
+    run = config.get("run", {})
+    return (f"{planning_text(config.get('agent', {}))}; {run.get('steps', '?')} decisions, "
+            f"evaluated every {run.get('eval_every', '?')} decisions (episodes: "
+            f"{run.get('eval_episodes', '?')}); torch threads {threads_text(config)}")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One process's work: a wmpc run to `steps` decisions in the folder `out`, or `episodes`
+    random or oracle episodes whose rows go to the CSV file `out`."""
+
+    kind: str
+    task: str
+    env_id: str
+    out: Path
+    seed: int = 0
+    steps: int = 0
+    eval_every: int = 0
+    episodes: int = 0
+    quick: bool = False
+    device: str = "cpu"
+
+
+def run_job(job: Job) -> None:
+    """Do `job` (in a launcher process, with the torch threads `WMPC_TORCH_THREADS` asks for)."""
+    import torch
+
+    from agent.cli import torch_threads
+
+    torch.set_num_threads(torch_threads())
+    (_learn if job.kind == "wmpc" else _baseline)(job)
+
+
+def _learn(job: Job) -> None:
+    """The run in `job.out`: resumed from its resume point when it has one (keeping the
+    configs it started with; only its length changes), else new from `new_run_configs`."""
     from agent.online import OnlineRun
     from agent.runs import load_config, resumed_configs
 
-    out = args.runs / f"{task}_s{seed}"
-    resume = (out / "resume.pt").exists()
-    if resume:  # a run keeps the configs it started with; only its length changes
-        cfg, agent_cfg, train_cfg, overrides, _ = resumed_configs(out, args.steps)
+    resume = (job.out / "resume.pt").exists()
+    if resume:
+        cfg, agent_cfg, train_cfg, overrides, _ = resumed_configs(job.out, job.steps)
+        saved = load_config(job.out)
     else:
-        quick = {"seed_steps": 20, "pretrain_updates": 5} if args.quick else {}
-        cfg = RunConfig(env_id=TASKS[task], steps=args.steps, seed=seed,
-                        eval_every=args.eval_every, eval_episodes=args.eval_episodes,
-                        updates_per_step=args.updates_per_step, **quick)
-        agent_cfg = AgentConfig(planner=args.planner, prior_samples=args.prior_samples,
-                                execute=args.execute, members=args.members,
-                                eval_members=args.eval_members,
-                                explore_std_final=args.explore_final, init_std=args.init_std,
-                                eval_init_std=args.eval_init_std)
-        train_cfg = online_train_config()
-        overrides = {"value_expectile": args.value_expectile, "critic": args.critic,
-                     "activation": args.activation}
-    run = OnlineRun(out, cfg, agent_cfg, train_cfg, overrides, device=args.device)
-    started = load_config(out).get("commit", commit()) if resume else commit()
-    run.run(resume=resume, progress=not args.quick, meta={"commit": started})
+        settings = new_run_configs(job.env_id, job.seed, job.steps, job.eval_every, job.quick)
+        cfg, agent_cfg, train_cfg = settings.run, settings.agent, settings.train
+        overrides, saved = settings.model, {}
+    meta = {"commit": saved.get("commit", commit()),
+            "machine": saved.get("machine", machine(job.device))}
+    run = OnlineRun(job.out, cfg, agent_cfg, train_cfg, overrides, device=job.device)
+    run.run(resume=resume, progress=False, meta=meta)
 
 
-def _run_rows(task: str, seed: int, args) -> list[dict]:
-    """The evaluations a run folder holds so far (also of a run still going or stopped), stamped
-    with the commit the run started from and its settings (kept in the CSV, so the report still
-    has them once the folder is gone)."""
-    from agent.runs import load_config, read_evals
-
-    out = args.runs / f"{task}_s{seed}"
-    if not (out / "config.json").exists():
-        return []
-    stamp = {"commit": load_config(out).get("commit", "unknown"), "machine": machine(args.device),
-             "settings": _settings(out)}
-    return [{"task": task, "kind": "wmpc", "seed": seed, "step": r["step"],
-             "return": r["mean_return"], "wall_seconds": r["wall_seconds"], **stamp}
-            for r in read_evals(out)]
-
-
-def _baselines(task: str, args) -> list[dict]:
+def _baseline(job: Job) -> None:
+    """`job.episodes` episodes of random actions or of the oracle, as rows in `job.out`."""
     from agent.build import RandomAgent, oracle_agent
-    from agent.config import AgentConfig
     from agent.evaluate import run_episodes
     from envs import make_env
     from envs.oracle import SimulatorOracle
 
-    stamp = {"commit": commit(), "machine": machine("cpu"), "step": 0, "wall_seconds": ""}
-    rows = []
-    envs = [make_env(TASKS[task], seed=i) for i in range(args.baseline_episodes)]
-    seeds = list(range(10_000, 10_000 + len(envs)))
-    random = run_episodes(envs, RandomAgent(envs[0].action_space.shape[0], 0), seeds=seeds)
-    rows += [{"task": task, "kind": "random", "seed": i, "return": r, **stamp}
-             for i, r in enumerate(random.returns)]
-    if args.oracle_episodes:
-        envs = envs[: args.oracle_episodes]
-        agent = oracle_agent([SimulatorOracle(e) for e in envs], AgentConfig(planner=args.planner),
-                             envs[0].action_space.shape[0], seed=0)
-        oracle = run_episodes(envs, agent, seeds=seeds[: len(envs)])
-        rows += [{"task": task, "kind": "oracle", "seed": i, "return": r, **stamp}
-                 for i, r in enumerate(oracle.returns)]
+    envs = [make_env(job.env_id, seed=i) for i in range(job.episodes)]
+    act_dim = envs[0].action_space.shape[0]
+    if job.kind == "random":
+        policy, settings = RandomAgent(act_dim, 0), "uniform random actions"
+    else:
+        agent_cfg = new_run_configs(job.env_id, 0, 1, 1, job.quick).agent
+        policy = oracle_agent([SimulatorOracle(e) for e in envs], agent_cfg, act_dim, seed=0)
+        settings = f"{planning_text(asdict(agent_cfg))} on the true simulator"
+    started = time.perf_counter()
+    result = run_episodes(envs, policy, seeds=list(range(10_000, 10_000 + job.episodes)))
+    wall = round(time.perf_counter() - started, 1)
     for env in envs:
         env.close()
-    return rows
+    stamp = {"task": job.task, "kind": job.kind, "env_steps": 0, "decisions": 0,
+             "wall_seconds": wall, "commit": commit(), "machine": machine(job.device),
+             "settings": settings, "role": "report"}
+    job.out.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(job.out, [{**stamp, "seed": i, "return": r} for i, r in enumerate(result.returns)],
+              FIELDS)
 
 
-def _read(path: Path) -> list[dict]:
+def check_config(folder: Path, configs: dict) -> None:
+    """UserError when the run in `folder` was made with another configuration than `configs`
+    ({section: dict} as config.json holds them): the values of every key both have are compared,
+    except the run's `steps` (keys added or removed since the run are not)."""
+    import json
+
+    from agent.runs import load_config
+
+    saved = load_config(folder)
+    wanted = json.loads(json.dumps(configs))
+    differ = [f"{section}.{key}: {have[key]!r} there, {value!r} asked"
+              for section, want in wanted.items() for have in [saved.get(section, {})]
+              for key, value in sorted(want.items())
+              if key in have and have[key] != value and (section, key) != ("run", "steps")]
+    if differ:
+        raise UserError(f"{folder} holds a run of another configuration ({'; '.join(differ[:3])}"
+                        f"{'; ...' if len(differ) > 3 else ''}): pass another --runs folder")
+
+
+def _requested(job: Job) -> dict:
+    """The config.json sections a new run of `job` would have (the env's sizes left out)."""
+    from agent.runs import model_config
+
+    settings = new_run_configs(job.env_id, job.seed, job.steps, job.eval_every, job.quick)
+    model = model_config(settings.run, obs_dim=1, act_dim=1, overrides=settings.model).to_dict()
+    model = {k: v for k, v in model.items() if k not in ("obs_dim", "act_dim")}
+    return {"run": asdict(settings.run), "agent": asdict(settings.agent),
+            "train": asdict(settings.train), "model": model}
+
+
+def _seeds(text: str, flag: str) -> list[int]:
+    try:
+        return sorted({int(s) for s in text.split(",") if s.strip()})
+    except ValueError:
+        raise UserError(f"{flag} takes comma-separated whole numbers, got {text!r}") from None
+
+
+@dataclass
+class Plan:
+    """What one invocation covers: tasks, seeds by role, budgets, and the jobs to run."""
+
+    tasks: list[str]
+    report_seeds: list[int]
+    tuning_seeds: list[int]
+    budgets: list[int]
+    jobs: dict[str, Job]
+
+
+def plan(args: argparse.Namespace) -> Plan:
+    """Check the request (UserError on bad input, before anything is written) and list the
+    jobs still to do: random and oracle episodes a task lacks, and runs not yet at their end."""
+    from agent.runs import read_evals
+    from envs import convention_for
+
+    tasks = [t for t in args.tasks.split(",") if t]
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown or not tasks:
+        raise UserError(f"unknown task(s) {', '.join(unknown) or '(none given)'}; "
+                        f"known: {', '.join(TASKS)}")
+    report = _seeds(args.report_seeds, "--report-seeds")
+    tuning = _seeds(args.tuning_seeds, "--tuning-seeds")
+    if set(report) & set(tuning):
+        raise UserError(f"seeds {sorted(set(report) & set(tuning))} are both report and tuning "
+                        "seeds: a reported seed must never have been used to choose anything")
+    seeds = _seeds(args.seeds, "--seeds") if args.seeds else report
+    if set(seeds) - set(report) - set(tuning):
+        raise UserError(f"--seeds {sorted(set(seeds) - set(report) - set(tuning))} are neither "
+                        "report nor tuning seeds (--report-seeds, --tuning-seeds)")
+    if min(args.env_steps, args.eval_every, args.workers) < 1:
+        raise UserError("--env-steps, --eval-every and --workers must be positive")
+    budgets = sorted({b for b in HEADLINE_BUDGETS if b <= args.env_steps} | {args.env_steps})
+    if any(b % args.eval_every for b in budgets):
+        raise UserError(f"--eval-every {args.eval_every} does not divide the budgets {budgets}: "
+                        "no evaluation would fall on them")
+    if args.report_only:
+        if not args.runs.is_dir():
+            raise UserError(f"runs folder not found: {args.runs}")
+        return Plan(tasks, report, tuning, budgets, {})
+    jobs, later = {}, {}
+    for task in tasks:
+        env_id = TASKS[task]
+        repeat = convention_for(env_id).action_repeat
+        if args.env_steps % repeat or args.eval_every % repeat:
+            raise UserError(f"{task} repeats each action {repeat} times: --env-steps and "
+                            f"--eval-every must be multiples of {repeat}")
+        for kind, episodes, into in (("random", args.random_episodes, jobs),
+                                     ("oracle", args.oracle_episodes, later)):
+            path = args.runs / "baselines" / f"{task}_{kind}.csv"
+            if episodes > 0 and len(_read_rows(path)) < episodes:
+                into[f"{task} {kind}"] = Job(kind, task, env_id, path, episodes=episodes,
+                                             device=args.device)
+        for seed in seeds:
+            job = Job("wmpc", task, env_id, args.runs / f"{task}_s{seed}", seed=seed,
+                      steps=args.env_steps // repeat, eval_every=args.eval_every // repeat,
+                      quick=args.quick, device=args.device)
+            if (job.out / "config.json").exists():
+                check_config(job.out, _requested(job))
+            if max((r["step"] for r in read_evals(job.out)), default=0) < job.steps:
+                jobs[f"{task} s{seed}"] = job
+    return Plan(tasks, report, tuning, budgets, {**jobs, **later})
+
+
+def run_rows(folder: Path, task: str, seed: int) -> list[dict]:
+    """One row per evaluation in the run folder so far (a run still going gives what it has),
+    stamped with the commit and machine it started on and its settings."""
+    from agent.runs import load_config, read_evals
+
+    config = load_config(folder)
+    repeat = action_repeat(config["run"])
+    stamp = {"task": task, "kind": "wmpc", "seed": seed,
+             "commit": config.get("commit", "not recorded"),
+             "machine": config.get("machine", "not recorded"), "settings": settings_text(config)}
+    return [{**stamp, "env_steps": env_steps(r["step"], repeat), "decisions": r["step"],
+             "return": r["mean_return"], "wall_seconds": float(r["wall_seconds"])}
+            for r in read_evals(folder)]
+
+
+def _read_rows(path: Path) -> list[dict]:
+    """Rows of a tasks CSV with numbers as numbers; none from a file of the old layout (steps
+    in decisions, no env_steps column), which this command no longer carries over."""
     if not path.exists():
         return []
     with path.open() as handle:
-        return list(csv.DictReader(handle))
+        rows = list(csv.DictReader(handle))
+    if rows and "env_steps" not in rows[0]:
+        print(f"not carried over: {path} counts decisions (the layout before env_steps)")
+        return []
+    return [{**r, "seed": int(r["seed"]), "env_steps": int(r["env_steps"]),
+             "decisions": int(r["decisions"]), "return": float(r["return"]),
+             "wall_seconds": float(r["wall_seconds"]) if r["wall_seconds"] else None}
+            for r in rows]
 
 
-def _write(path: Path, rows: list[dict]) -> None:
-    write_csv(path, rows, FIELDS)
+def collect(kept: list[dict], runs: Path, p: Plan) -> list[dict]:
+    """`kept` (the CSV's rows) with every run folder's and baseline file's rows in `runs` in
+    place of its older ones, each wmpc row's role set from its seed, sorted."""
+    fresh = []
+    for task in p.tasks:
+        for seed in sorted(p.report_seeds + p.tuning_seeds):
+            if (runs / f"{task}_s{seed}" / "config.json").exists():
+                fresh += run_rows(runs / f"{task}_s{seed}", task, seed)
+        for kind in ("random", "oracle"):
+            fresh += _read_rows(runs / "baselines" / f"{task}_{kind}.csv")
+    replaced = {_source(r) for r in fresh}
+    rows = [r for r in kept if _source(r) not in replaced] + fresh
+    for r in rows:
+        if r["kind"] == "wmpc":
+            r["role"] = "report" if r["seed"] in p.report_seeds else "tuning"
+    order = list(TASKS)
+    return sorted(rows, key=lambda r: (order.index(r["task"]) if r["task"] in order else 99,
+                                       r["task"], KINDS.index(r["kind"]), r["seed"],
+                                       r["env_steps"]))
 
 
-def anchor_curve(anchors: Path, algo: str, task: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """Mean over seeds of an anchor's eval return by step: (steps, returns), or None."""
-    path = anchors / "tdmpc2-results" / algo / f"{task}.csv"
-    if not path.exists():
-        return None
-    with path.open() as handle:
-        data = [(int(float(r["step"])), float(r["reward"])) for r in csv.DictReader(handle)]
-    steps = np.array(sorted({s for s, _ in data}))
-    means = np.array([np.mean([v for s, v in data if s == step]) for step in steps])
-    return steps, means
+def _source(row: dict) -> tuple:
+    """Where a row comes from: its run folder (task, seed) or the task's baseline file."""
+    return (row["task"], row["kind"], row["seed"] if row["kind"] == "wmpc" else None)
 
 
-def _anchor_at(anchors: Path, algo: str, task: str, step: int) -> float | None:
-    curve = anchor_curve(anchors, algo, task)
-    if curve is None or not (curve[0] <= step).any():
-        return None
-    return float(curve[1][curve[0] <= step][-1])
+def main(argv: list[str]) -> None:
+    """`wmpc bench tasks [flags]`: check, run what is missing, write CSV, plot and report."""
+    args = parse(argv)
+    p = plan(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    name = "tasks_quick" if args.quick else "tasks"
+    kept = _read_rows(args.out / f"{name}.csv")
+    header = {"date": today(), "commit": commit(), "machine": machine(args.device),
+              "command": "wmpc bench tasks " + shlex.join(argv)}
+    failures: dict[str, str] = {}
 
+    def write() -> None:
+        rows = collect(kept, args.runs, p)
+        write_csv(args.out / f"{name}.csv", rows, FIELDS)
+        task_report.plot(rows, args.anchors, p.budgets, p.report_seeds, args.out / f"{name}.png")
+        write_text(args.out / f"{name}.md",
+                   task_report.markdown(rows, args.anchors, p, header, failures, f"{name}.png"))
 
-def _plot(rows: list[dict], anchors: Path, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    tasks = list(dict.fromkeys(r["task"] for r in rows))
-    if not tasks:
-        return
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3.2), squeeze=False)
-    for ax, task in zip(axes[0], tasks, strict=True):
-        limit = max((int(r["step"]) for r in rows if r["task"] == task and r["kind"] == "wmpc"),
-                    default=0)
-        for algo in ANCHORS:
-            curve = anchor_curve(anchors, algo, task)
-            if curve is not None:  # the published curves are sampled every 100k decisions
-                keep = curve[0] <= max(limit, 100_000)
-                ax.plot(curve[0][keep], curve[1][keep], "s:", label=algo, alpha=0.7)
-        mine = [r for r in rows if r["task"] == task and r["kind"] == "wmpc"]
-        for seed in sorted({str(r["seed"]) for r in mine}):
-            pts = sorted((int(r["step"]), float(r["return"])) for r in mine
-                         if str(r["seed"]) == seed)
-            ax.plot(*zip(*pts, strict=True), "k-o", ms=3, label=f"wmpc seed {seed}")
-        for kind, style in (("random", "r:"), ("oracle", "g--")):
-            vals = [float(r["return"]) for r in rows if r["task"] == task and r["kind"] == kind]
-            if vals:
-                ax.axhline(np.mean(vals), color=style[0], ls=style[1:], label=kind)
-        ax.set_title(task)
-        ax.set_xlabel("agent decisions")
-        ax.set_ylim(0, 1000)
-    axes[0][0].set_ylabel("eval return")
-    axes[0][-1].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def _report(rows: list[dict], args, argv: list[str], csv_path: Path) -> None:
-    lines = [
-        f"Written {today()}; machine: {rows[-1]['machine']} (the thread count is this report's; "
-        "each run's own is in its settings below). Per task: the seeds at its last "
-        "evaluated step, the mean return over them (each seed's in brackets when more than one), "
-        "each seed's wall seconds and the commit each run started from.", "",
-        f"Command: `wmpc bench tasks {shlex.join(argv)}`", "",
-        "Conventions: action repeat 2, 500 decisions per episode, steps = agent decisions. "
-        "random: uniform actions; oracle: the same planner and budget on the true simulator "
-        "(no critic). Anchors: mean of 3 seeds at 100k decisions (the published curves have "
-        "no points between 0 and 100k).", "",
-        "| task | seeds | commit | wmpc steps | wmpc return | wall s | TD-MPC2 100k "
-        "| DreamerV3 100k | SAC 100k | random | oracle |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for task in dict.fromkeys(r["task"] for r in rows):
-        mine = [r for r in rows if r["task"] == task and r["kind"] == "wmpc"]
-        if not mine:
-            continue
-        last = max(int(r["step"]) for r in mine)
-        at_last = [r for r in mine if int(r["step"]) == last]
-        at_last.sort(key=lambda r: int(r["seed"]))
-        returns = [float(r["return"]) for r in at_last]
-        ret = f"{np.mean(returns):.0f}"
-        if len(returns) > 1:
-            ret += " (" + " / ".join(f"{v:.0f}" for v in returns) + ")"
-        wall = " / ".join(f"{float(r['wall_seconds']):.0f}" for r in at_last)
-        seeds = ",".join(str(r["seed"]) for r in at_last)
-        commits = " / ".join(dict.fromkeys(r["commit"] for r in at_last))
-
-        def fmt(value):
-            return "—" if value is None else f"{value:.0f}"
-
-        base = {k: [float(r["return"]) for r in rows if r["task"] == task and r["kind"] == k]
-                for k in ("random", "oracle")}
-        lines.append(
-            f"| {task} | {seeds} | {commits} | {last} | {ret} | {wall} | "
-            + " | ".join(fmt(_anchor_at(args.anchors, a, task, 100_000)) for a in ANCHORS)
-            + f" | {fmt(np.mean(base['random']) if base['random'] else None)} | "
-            f"{fmt(np.mean(base['oracle']) if base['oracle'] else None)} |")
-    lines += ["", "Each run's own settings (from its config.json, kept in the CSV; a resumed run "
-              "keeps them):", ""]
-    lines += [f"- {task} seed {seed}: {text}" for (task, seed), text in _run_settings(rows).items()]
-    lines += ["", f"![tasks]({csv_path.with_suffix('.png').name})"]
-    replace_section(args.out / "RESULTS.md", "Tasks", "\n".join(lines))
-
-
-def _run_settings(rows: list[dict]) -> dict[tuple[str, str], str]:
-    """(task, seed) -> the settings text its rows carry, for the runs that have one; tasks in
-    the table's order, seeds ascending."""
-    order = list(dict.fromkeys(r["task"] for r in rows))
-    found = {(r["task"], str(r["seed"])): r.get("settings") for r in rows if r["kind"] == "wmpc"}
-    keys = sorted(found, key=lambda key: (order.index(key[0]), int(key[1])))
-    return {key: found[key] for key in keys if found[key]}
-
-
-def _settings(run: Path) -> str:
-    """`--steps`, `--eval-every` and the planning budget a run was made with."""
-    from agent.runs import load_config, threads_text
-
-    c = load_config(run)
-    agent, run_cfg = c["agent"], c["run"]
-    train_std, eval_std = _from_std(agent.get("init_std")), _from_std(agent.get("eval_init_std"))
-    return (f"--steps {run_cfg['steps']} --eval-every {run_cfg['eval_every']}; "
-            f"{agent['planner']} {agent['num_samples']} samples x {agent['iterations']} "
-            f"iterations x H{agent['horizon']}{train_std}, executing the "
-            f"{agent.get('execute', 'best')} sequence, {c['model']['ensemble_size']} predictor "
-            f"members ({agent['members']} in training plans, "
-            f"{agent['eval_members']} in evaluations{eval_std}), "
-            f"{run_cfg['updates_per_step']} updates per decision, exploration noise "
-            f"{_explore(agent)}, critic {c['model'].get('critic', 'v')}, "
-            f"critic expectile {c['model'].get('value_expectile', 0.5):g}, "
-            f"activation {c['model'].get('activation', 'mish')}, "
-            f"torch.compile {'on' if agent.get('compile') else 'off'}, "
-            f"torch threads {threads_text(c)}")
-
-
-def _from_std(std: float | None) -> str:
-    return "" if std is None else f" from std {std:g}"
-
-
-def _explore(agent: dict) -> str:
-    start = agent["explore_std"]
-    final = agent.get("explore_std_final", start)
-    if final == start:
-        return f"{start:g}"
-    return f"{start:g} to {final:g} over {agent['explore_decay_steps']} decisions"
-
+    if p.jobs:
+        print(f"{len(p.jobs)} jobs, {args.workers} at a time; run folders in {args.runs}")
+        failures.update(launch(p.jobs, run_job, args.workers, on_change=write, tick=600))
+    write()
+    print(f"wrote {args.out / name}.csv, .png and .md")
+    if failures:
+        raise UserError(f"{len(failures)} job(s) failed twice (listed in {name}.md): "
+                        + "; ".join(f"{k}: {v}" for k, v in failures.items()))

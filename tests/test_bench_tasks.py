@@ -1,88 +1,165 @@
-"""Smoke test of `wmpc bench tasks --quick`: runs, baselines, anchors, CSV and plot."""
+"""`wmpc bench tasks`: the report from run folders, bad input, resuming, and a tiny real run."""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from benchmarks import tasks
+from envs.errors import UserError
 
-ANCHORS = Path(__file__).resolve().parents[2] / "shared" / "anchors"
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_quick_run_writes_rows_for_wmpc_and_random(tmp_path):
-    tasks.main(["--quick", "--tasks", "cartpole-swingup", "--oracle-episodes", "0",
-                "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
-                "--anchors", str(ANCHORS)])
-    with (tmp_path / "out" / "tasks_quick.csv").open() as handle:
+def _anchors(tmp_path: Path) -> Path:
+    folder = tmp_path / "anchors" / "tdmpc2-results" / "tdmpc2"
+    folder.mkdir(parents=True)
+    (folder / "cup-catch.csv").write_text(
+        "step,reward,seed\n0,0,1\n100000,970,1\n200000,980,1\n0,0,2\n100000,990,2\n200000,976,2\n")
+    return tmp_path / "anchors"
+
+
+def _run(runs: Path, task: str, seed: int, returns: dict[int, float], **changes) -> Path:
+    """A run folder as `wmpc bench tasks` leaves it: config.json (today's defaults, `changes`
+    in its run section) and evals.csv with `returns` by decision."""
+    folder = runs / f"{task}_s{seed}"
+    folder.mkdir(parents=True)
+    job = tasks.Job("wmpc", task, tasks.TASKS[task], folder, seed=seed, steps=100_000,
+                    eval_every=5_000)
+    config = tasks._requested(job)
+    config["run"].update(changes)
+    config.update(commit="abc1234", machine="test machine", torch_threads=[1])
+    (folder / "config.json").write_text(json.dumps(config))
+    lines = ["step,mean_return,wall_seconds,returns"]
+    lines += [f"{step},{value},{step / 20},{value}" for step, value in returns.items()]
+    (folder / "evals.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def test_report_only_uses_report_seeds_at_exactly_each_budget(tmp_path):
+    runs = tmp_path / "runs"
+    _run(runs, "cup-catch", 100, {25_000: 500, 50_000: 900, 100_000: 950})
+    _run(runs, "cup-catch", 101, {50_000: 800, 75_000: 990})  # not at 200k: at 150k
+    _run(runs, "cup-catch", 0, {50_000: 999})  # a tuning seed: never in the headline
+    (runs / "baselines").mkdir()
+    (runs / "baselines" / "cup-catch_random.csv").write_text(
+        "task,kind,seed,env_steps,decisions,return,wall_seconds,commit,machine,settings,role\n"
+        "cup-catch,random,0,0,0,40,1.0,c,m,uniform,report\n"
+        "cup-catch,random,1,0,0,60,1.0,c,m,uniform,report\n")
+    out = tmp_path / "out"
+    tasks.main(["--report-only", "--tasks", "cup-catch", "--runs", str(runs), "--out", str(out),
+                "--anchors", str(_anchors(tmp_path))])
+    with (out / "tasks.csv").open() as handle:
         rows = list(csv.DictReader(handle))
-    assert {r["kind"] for r in rows} == {"wmpc", "random"}
-    assert all("mppi" in r["settings"] for r in rows if r["kind"] == "wmpc")
-    assert [int(r["step"]) for r in rows if r["kind"] == "wmpc"] == [30, 60]
-    assert (tmp_path / "out" / "tasks_quick.png").stat().st_size > 0
+    assert set(tasks.FIELDS) <= set(rows[0])
+    wmpc = [(r["seed"], r["env_steps"], r["decisions"], r["role"]) for r in rows
+            if r["kind"] == "wmpc"]
+    assert ("100", "200000", "100000", "report") in wmpc
+    assert ("0", "100000", "50000", "tuning") in wmpc
+    assert all(int(env) == 2 * int(decisions) for _, env, decisions, _ in wmpc)
+    report = (out / "tasks.md").read_text()
+    at_100k, at_200k = report.split("## At 100k")[1].split("## At 200k")
+    # Seeds 100 and 101 at 100k: 900 and 800; resampled means 800, 850, 900 -> [800, 900].
+    assert "| cup-catch | 850 [800, 900] (2) | 980 | — | — | — | 50 | — | 20.0 | 2500 |" in at_100k
+    assert "| cup-catch | 950 [950, 950] (1) | 978 |" in at_200k
+    assert "cup-catch s101 at 150,000" in at_200k
+    assert "**mean of 1 tasks** | **850** [800, 900] | 980 |" in at_100k
+    assert "| cup-catch | 0 | 999 | — | 999 at 100,000 |" in report.split("## Tuning-seed")[1]
+    assert "report 100, 101, 102" in report and "tuning 0, 1, 2" in report
+    assert "wmpc bench tasks --report-only" in report
+    assert "iterations x H" in report  # each run's settings
+    assert (out / "tasks.png").stat().st_size > 0
 
 
-def test_a_resumed_run_keeps_its_own_agent_config(tmp_path, monkeypatch):
-    import torch
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--tasks", "cup-catch,cup-cath"], "unknown task"),
+    (["--report-seeds", "1,2", "--tuning-seeds", "2,3"], "both report and tuning"),
+    (["--seeds", "7"], "neither report nor tuning"),
+    (["--eval-every", "30000"], "does not divide"),
+])
+def test_bad_input_is_one_error_and_writes_nothing(tmp_path, flags, message):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "tasks.csv").write_text("kept\n")
+    (tmp_path / "runs").mkdir()
+    with pytest.raises(UserError, match=message):
+        tasks.main(["--report-only", "--runs", str(tmp_path / "runs"), "--out", str(out),
+                    *flags])
+    assert _files(out) == {"tasks.csv": b"kept\n"}
 
+
+def test_a_run_of_another_configuration_stops_everything_before_it_starts(tmp_path, monkeypatch):
+    monkeypatch.setattr(tasks, "launch", lambda *a, **k: pytest.fail("nothing may run"))
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    _run(runs, "cup-catch", 100, {5_000: 100}, eval_every=1234)
+    out.mkdir()
+    (out / "tasks.csv").write_text("kept\n")
+    before = _files(tmp_path)
+    with pytest.raises(UserError, match=r"another configuration \(run.eval_every: 1234 there"):
+        tasks.main(["--tasks", "cup-catch", "--runs", str(runs), "--out", str(out)])
+    assert _files(tmp_path) == before
+
+
+def test_plan_resumes_runs_of_the_same_configuration_and_skips_finished_ones(tmp_path):
+    runs = tmp_path / "runs"
+    _run(runs, "cup-catch", 100, {5_000: 100}, steps=50_000)  # shorter: steps are not compared
+    _run(runs, "cup-catch", 101, {100_000: 900})  # at its end: nothing to do
+    args = tasks.parse(["--tasks", "cup-catch", "--runs", str(runs), "--oracle-episodes", "0"])
+    jobs = tasks.plan(args).jobs
+    assert sorted(jobs) == ["cup-catch random", "cup-catch s100", "cup-catch s102"]
+    assert (jobs["cup-catch s100"].steps, jobs["cup-catch s100"].eval_every) == (100_000, 5_000)
+
+
+def test_the_cli_prints_one_line_and_exits_2_on_bad_input(tmp_path):
+    env = {**os.environ, "WMPC_TORCH_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", "from agent.cli import main; main()", "bench",
+                           "tasks", "--report-only", "--tasks", "nope", "--out",
+                           str(tmp_path / "out")], cwd=ROOT, env=env, capture_output=True,
+                          text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"wmpc: error: unknown task(s) nope; known: {', '.join(tasks.TASKS)}"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_stopped_run_resumes_from_its_resume_point(tmp_path, monkeypatch):
     from agent.runs import load_config, read_evals
 
+    monkeypatch.setenv("WMPC_TORCH_THREADS", "1")
+    folder = tmp_path / "point_s100"
+    job = tasks.Job("wmpc", "point", "point_env:PointMass-v0", folder, seed=100, steps=60,
+                    eval_every=30, quick=True)  # 50-decision episodes
+    tasks.run_job(job)
+    assert (folder / "resume.pt").exists()  # taken at the episode end at decision 50
+    config = load_config(folder)
+    (folder / "config.json").write_text(json.dumps({**config, "commit": "first"}))
+    tasks.run_job(dataclasses.replace(job, steps=120))
+    assert [r["step"] for r in read_evals(folder)] == [30, 60, 90, 120]
+    assert load_config(folder)["commit"] == "first"  # the commit it started from
+    assert load_config(folder)["run"]["steps"] == 120
+
+
+def test_quick_runs_one_tiny_real_job_in_its_own_process(tmp_path, monkeypatch):
     monkeypatch.setitem(tasks.TASKS, "point", "point_env:PointMass-v0")  # 50-step episodes
-    common = ["--quick", "--tasks", "point", "--oracle-episodes", "0", "--runs",
-              str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "--anchors", str(ANCHORS)]
-    threads = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        tasks.main(common + ["--prior-samples", "2", "--value-expectile", "0.7",
-                             "--activation", "silu", "--updates-per-step", "1",
-                             "--explore-final", "0.2", "--init-std", "2"])
-        run = tmp_path / "runs" / "point_s0"
-        assert (run / "resume.pt").exists()  # taken at the episode end at step 50
-        torch.set_num_threads(2)
-        tasks.main(common)  # without the flags: resumes with its own settings
-    finally:
-        torch.set_num_threads(threads)
-    assert load_config(run)["agent"]["prior_samples"] == 2
-    assert load_config(run)["torch_threads"] == [1, 2]  # each segment's thread count, in order
-    assert load_config(run)["model"]["value_expectile"] == 0.7
-    assert load_config(run)["model"]["activation"] == "silu"
-    assert load_config(run)["run"]["updates_per_step"] == 1
-    assert load_config(run)["agent"]["explore_std_final"] == 0.2
-    assert load_config(run)["agent"]["init_std"] == 2.0
-    assert "x H3 from std 2, executing" in tasks._settings(run)
-    assert "exploration noise 0.3 to 0.2 over 25000 decisions" in tasks._settings(run)
-    assert ("critic expectile 0.7, activation silu, torch.compile on, torch threads 1 then 2"
-            in tasks._settings(run))
-    assert (run / "prior.pt").exists()
-    assert [r["step"] for r in read_evals(run)] == [30, 60]
-
-
-def test_anchor_curves_are_read_as_means_over_seeds():
-    curve = tasks.anchor_curve(ANCHORS, "tdmpc2", "cartpole-swingup")
-    if curve is None:
-        pytest.skip("the shared anchor curves are not beside this checkout")
-    steps, means = curve
-    assert steps[0] >= 0 and (means >= 0).all() and (means <= 1000).all()
-    assert abs(float(means[steps <= 100_000][-1]) - 839) < 1.0  # the README's 100k anchor
-
-
-def test_report_shows_each_seed_at_the_last_step(tmp_path):
-    """Also the settings each run's rows carry, though no run folder is on disk."""
-    from types import SimpleNamespace
-
-    def row(seed, step, ret, wall):
-        return {"task": "cup-catch", "kind": "wmpc", "seed": seed, "step": step, "return": ret,
-                "wall_seconds": wall, "commit": f"c{seed}", "machine": "m",
-                "settings": f"budget {seed}" if seed else ""}
-
-    rows = [row(0, 90, 900, 80), row(2, 90, 10, 9), row(0, 100, 970, 100), row(1, 100, 990, 50)]
-    args = SimpleNamespace(anchors=ANCHORS, out=tmp_path, runs=tmp_path / "runs", seeds="0,1,2")
-    tasks._report(rows, args, ["--report-only"], tmp_path / "tasks.csv")
-    line = next(x for x in (tmp_path / "RESULTS.md").read_text().splitlines()
-                if x.startswith("| cup-catch"))
-    assert line.startswith("| cup-catch | 0,1 | c0 / c1 | 100 | 980 (970 / 990) | 100 / 50 |")
-    settings = [x for x in (tmp_path / "RESULTS.md").read_text().splitlines()
-                if x.startswith("- cup-catch")]
-    assert settings == ["- cup-catch seed 1: budget 1", "- cup-catch seed 2: budget 2"]
+    out = tmp_path / "out"
+    tasks.main(["--quick", "--tasks", "point", "--seeds", "100", "--oracle-episodes", "0",
+                "--runs", str(tmp_path / "runs"), "--out", str(out)])
+    with (out / "tasks_quick.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["kind"] for r in rows} == {"wmpc", "random"}
+    assert [(r["env_steps"], r["decisions"]) for r in rows if r["kind"] == "wmpc"] == [
+        ("60", "60"), ("120", "120")]  # action repeat 1
+    assert "## At 120 environment steps" in (out / "tasks_quick.md").read_text()
+    assert (out / "tasks_quick.png").stat().st_size > 0
