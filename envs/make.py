@@ -14,6 +14,15 @@ import gymnasium as gym
 
 from envs.conventions import convention_for, env_spec
 from envs.errors import UserError
+from envs.suites import (
+    apply_fixes,
+    check_compatible,
+    check_installed,
+    suite_for_entry_point,
+    suite_for_id,
+    unknown_id_hint,
+    versions_line,
+)
 from envs.wrappers import (
     ActionRepeat,
     FlattenObservation,
@@ -33,6 +42,9 @@ def _close_matches(env_id: str) -> list[str]:
 
 
 def _unknown_id(env_id: str) -> UserError:
+    hint = unknown_id_hint(env_id)
+    if hint is not None:
+        return UserError(f"unknown env id {env_id!r}: {hint}")
     matches = _close_matches(env_id.split(":", 1)[-1])
     hint = f"; did you mean {', '.join(matches)}?" if matches else "; `wmpc envs --all` lists ids"
     return UserError(f"unknown env id {env_id!r}{hint}")
@@ -48,6 +60,11 @@ def _quiet_absl() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(level)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else "(no message)"
 
 
 def _positive(name: str, value: int | None) -> None:
@@ -80,15 +97,26 @@ def make_env(
     a seed uses `seed`; the action and observation spaces are seeded with it too.
     Goal-conditioned Dict envs also report `info["achieved_goal"]`, `info["desired_goal"]`, and
     `env.get_wrapper_attr("goal_layout")` gives their slices of the flat observation.
-    Bad ids or arguments raise `UserError`.
+    Bad ids or arguments raise `UserError`, and so do a suite package that is missing or of a
+    version known not to run with the installed MuJoCo (`envs.suites`), and an env whose
+    construction fails; compatibility fixes the installed versions need are applied first.
     """
     if not isinstance(env_id, str) or not env_id.strip():
         raise UserError(f"env id must be a non-empty string, got {env_id!r}")
     _positive("action_repeat", action_repeat)
     _positive("episode_steps", episode_steps)
+    named = suite_for_id(env_id)
+    if named is not None and ":" in env_id:
+        check_installed(env_id, named)
+        check_compatible(env_id, named)
     spec = env_spec(env_id)
     if spec is None:
         raise _unknown_id(env_id)
+    suite = suite_for_entry_point(spec.entry_point) or named
+    if suite is not None:
+        check_installed(env_id, suite)
+        check_compatible(env_id, suite)
+        apply_fixes(suite)
     convention = convention_for(env_id)
     repeat = convention.action_repeat if action_repeat is None else action_repeat
     steps = convention.episode_steps if episode_steps is None else episode_steps
@@ -107,6 +135,11 @@ def make_env(
         raise UserError(str(err)) from err
     except TypeError as err:
         raise UserError(f"cannot make {env_id} with env kwargs {env_kwargs}: {err}") from err
+    except Exception as err:  # the env's own code failed: name it in one line
+        raise UserError(
+            f"cannot make {env_id} ({versions_line(suite)}): {type(err).__name__}: "
+            f"{_first_line(err)}"
+        ) from err
     if is_goal_space(env.observation_space):
         env = GoalInfo(env)
     env = FlattenObservation(env)
