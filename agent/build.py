@@ -19,6 +19,7 @@ from agent.cost import (
 from agent.mpc import MPCAgent
 from envs.errors import UserError
 from planners import PLANNERS
+from world_model.config import ModelConfig
 
 
 def make_planner(cfg: AgentConfig, device: torch.device | str, seed: int):
@@ -35,12 +36,13 @@ def make_planner(cfg: AgentConfig, device: torch.device | str, seed: int):
 
 
 def learned_agent(model, cfg: AgentConfig, action_dim: int, device, seed: int) -> MPCAgent:
-    """MPC in the latent space of `model`: task cost + critic, each sample rolled out through one
-    predictor member; a model with a 'q' critic adds `cfg.prior_samples` rollouts of its actor to
-    every plan as candidates."""
-    terms = [TaskCost(cfg.gamma)]
+    """MPC in the latent space of `model`: task cost + critic, discounted as the model's critic
+    was trained (`ModelConfig.discount`), each sample rolled out through one predictor member; a
+    model with a 'q' critic adds `cfg.prior_samples` rollouts of its actor to every plan as
+    candidates."""
+    terms = [TaskCost(model.cfg.discount)]
     if cfg.use_critic:
-        terms.append(CriticCost(cfg.gamma))
+        terms.append(CriticCost(model.cfg.discount))
 
     def imagine(obs: np.ndarray) -> LatentImagination:
         z0 = model.encode(torch.as_tensor(obs, dtype=torch.float32, device=model.device))
@@ -60,7 +62,8 @@ def learned_agent(model, cfg: AgentConfig, action_dim: int, device, seed: int) -
 
 
 def oracle_agent(oracles: list, cfg: AgentConfig, action_dim: int, seed: int) -> MPCAgent:
-    """MPC on the true simulator: the same planner and task cost on true rewards.
+    """MPC on the true simulator: the same planner and task cost on true rewards, with the
+    learned models' default discount.
 
     `oracles[i]` is a `SimulatorOracle` of problem i; each is synced to its env before planning.
     """
@@ -70,8 +73,9 @@ def oracle_agent(oracles: list, cfg: AgentConfig, action_dim: int, seed: int) ->
             oracle.sync()
         return SimulatorImagination(oracles if obs.ndim == 2 else oracles[0])
 
-    return MPCAgent(make_planner(cfg, "cpu", seed), Energy([TaskCost(cfg.gamma)]), imagine,
-                    horizon=cfg.horizon, action_dim=action_dim, device="cpu", seed=seed)
+    energy = Energy([TaskCost(ModelConfig.discount)])
+    return MPCAgent(make_planner(cfg, "cpu", seed), energy, imagine, horizon=cfg.horizon,
+                    action_dim=action_dim, device="cpu", seed=seed)
 
 
 class RandomAgent:

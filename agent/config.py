@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 
@@ -29,8 +28,6 @@ class AgentConfig:
     sampling planners). Samples are clipped to [-1, 1], so a std above 1 (TD-MPC2 uses 2) makes
     most first-round samples bang-bang, which finds moves a narrow search around the warm start
     misses."""
-    gamma: float = 0.99
-    """Discount of rewards inside the horizon and of the critic at its end."""
     use_critic: bool = True
     """Add the learned critic's value at the horizon's end to the energy."""
     eval_init_std: float | None = 2.0
@@ -48,6 +45,9 @@ class AgentConfig:
     kept cartpole-swingup's pole from being left hanging where 0.05 did (RESULTS.md)."""
     explore_decay_steps: int = 25_000
     """Decisions over which the noise std moves from `explore_std` to `explore_std_final`."""
+    goal_energy: str = "min"
+    """How the distances to a goal along the horizon become one energy when planning to a goal:
+    "min" (closest approach), "end" (the last) or "sum" (`agent.goals.GOAL_MODES`)."""
     prior_samples: int = 0
     """Rollouts of the 'q' critic's actor (`ModelConfig.critic`) added to every plan as
     candidates, as TD-MPC2 does; 0 adds none (and the 'v' critic has no actor)."""
@@ -60,6 +60,11 @@ class AgentConfig:
     """Std of the Gaussian noise on the actor's actions in all but its first rollout."""
 
     def __post_init__(self) -> None:
+        for name in ("horizon", "num_samples", "iterations", "num_elites"):
+            if not getattr(self, name) >= 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.prior_samples < 0:
+            raise ValueError(f"prior_samples must be >= 0, got {self.prior_samples}")
         for name in ("explore_std", "explore_std_final", "explore_decay_steps"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -80,7 +85,8 @@ class RunConfig:
     env_id: str = "dm_control/cartpole-swingup-v0"
     """Environment id (Gymnasium, Shimmy dm_control/..., or module:EnvId)."""
     steps: int = 10_000
-    """Agent decisions to take in the environment (the anchors' "steps")."""
+    """Agent decisions to take in the environment (environment steps = decisions x the env's
+    action repeat; the DMC anchors count environment steps)."""
     seed: int = 0
     """Seed of everything: envs, networks, planners, sampling."""
     seed_steps: int = 1_000
@@ -93,11 +99,16 @@ class RunConfig:
     """Evaluate every this many decisions (and at the end)."""
     eval_episodes: int = 5
     """Episodes per evaluation, planned as one batch."""
-    ensemble_size: int = 2
-    """Predictor members of the online model (2 keeps CPU updates fast; planning rolls each
-    sample through one member, so it costs the same for any K)."""
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments passed to the environment's constructor."""
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "eval_every", "eval_episodes"):
+            if not getattr(self, name) >= 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("seed_steps", "pretrain_updates", "updates_per_step"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
 
 def explore_std_at(cfg: AgentConfig, step: int) -> float:
@@ -107,19 +118,7 @@ def explore_std_at(cfg: AgentConfig, step: int) -> float:
     return (1.0 - frac) * cfg.explore_std + frac * cfg.explore_std_final
 
 
-def config_to_json(**configs: Any) -> str:
-    """JSON text of several named dataclass configs."""
-    return json.dumps({k: asdict(v) for k, v in configs.items()}, indent=2, sort_keys=True)
-
-
 def config_from_dict(cls: type, data: dict[str, Any]):
     """Build `cls` from a dict, ignoring keys it does not know (older or newer runs)."""
     names = {f.name for f in fields(cls)}
     return cls(**{k: v for k, v in data.items() if k in names})
-
-
-def online_train_config(**overrides: Any):
-    """World-model training settings of the online loop: short windows, CPU-sized."""
-    from world_model.train import TrainConfig
-
-    return TrainConfig(**{"horizon": 3, **overrides})

@@ -115,10 +115,10 @@ class EnergyTerm(Protocol):
 class TaskCost:
     """Minus the discounted predicted reward over the horizon, counted while alive."""
 
-    gamma: float = 0.99
+    discount: float
 
     def __call__(self, im: Imagined) -> Tensor:
-        disc = self.gamma ** torch.arange(im.rewards.shape[-1], device=im.rewards.device)
+        disc = self.discount ** torch.arange(im.rewards.shape[-1], device=im.rewards.device)
         return -(im.rewards * im.alive * disc).sum(-1)
 
 
@@ -126,7 +126,7 @@ class TaskCost:
 class CriticCost:
     """Minus the critic's value at the horizon's end, discounted and weighted by survival."""
 
-    gamma: float = 0.99
+    discount: float
     weight: float = 1.0
 
     def __call__(self, im: Imagined) -> Tensor:
@@ -134,7 +134,7 @@ class CriticCost:
             raise ValueError("the critic term needs a learned model's latents")
         horizon = im.rewards.shape[-1]
         value = im.model.value(im.latents[..., -1, :])
-        return -self.weight * (self.gamma**horizon) * im.survive_end * value
+        return -self.weight * (self.discount**horizon) * im.survive_end * value
 
 
 class Energy:

@@ -1,9 +1,10 @@
-"""Evaluation: K episodes stepped in lockstep, one batched plan per decision, optional videos."""
+"""Evaluation: K episodes stepped in lockstep, one batched plan per decision; the first episode's
+frames can go to a sink (`agent.video.VideoRecorder`) as they are rendered."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -24,7 +25,6 @@ class EvalResult:
     returns: list[float]
     successes: list[bool] | None
     lengths: list[int]
-    frames: list[np.ndarray] = field(default_factory=list)
 
     def summary(self, env_id: str, planner: str) -> dict:
         """The `wmpc eval --json` contract."""
@@ -50,19 +50,21 @@ def run_episodes(
     policy: BatchPolicy,
     *,
     seeds: list[int],
-    record_first: bool = False,
+    frame_sink: Callable[[np.ndarray], None] | None = None,
 ) -> EvalResult:
     """Play one episode in each env in lockstep; `policy` sees the observations of all B envs.
 
     Finished envs stop stepping (their rows keep the last observation and their actions are
-    ignored).
+    ignored). With `frame_sink`, every frame `envs[0].render()` gives is passed to it as soon as
+    it is rendered (nothing is kept here).
     """
     obs = np.stack([env.reset(seed=seed)[0] for env, seed in zip(envs, seeds, strict=True)])
     active = np.ones(len(envs), dtype=bool)
     policy.reset()
     returns, lengths = np.zeros(len(envs)), np.zeros(len(envs), dtype=int)
     success: list[bool | None] = [None] * len(envs)
-    frames = [envs[0].render()] if record_first else []
+    if frame_sink is not None:
+        frame_sink(envs[0].render())
     while active.any():
         actions = policy.act(obs)
         for i in np.flatnonzero(active):
@@ -73,20 +75,9 @@ def run_episodes(
             flag = _success(info)
             if flag is not None:
                 success[i] = bool(success[i]) or flag
-            if record_first and i == 0:
-                frames.append(envs[0].render())
+            if frame_sink is not None and i == 0:
+                frame_sink(envs[0].render())
             if terminated or truncated:
                 active[i] = False
     reported = None if any(s is None for s in success) else [bool(s) for s in success]
-    return EvalResult(returns.tolist(), reported, lengths.tolist(), frames)
-
-
-def write_video(frames: list[np.ndarray], path: Path, fps: int = 30) -> Path:
-    """Write RGB frames `(H, W, 3)` as an mp4, atomically."""
-    import imageio.v2 as imageio
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.mp4")
-    imageio.mimwrite(tmp, frames, fps=fps, macro_block_size=1)
-    tmp.replace(path)
-    return path
+    return EvalResult(returns.tolist(), reported, lengths.tolist())

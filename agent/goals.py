@@ -32,6 +32,7 @@ from agent.cost import Energy, Imagined, LatentImagination
 from agent.mpc import MPCAgent
 from agent.point_maze_rollout import PointMazeRollout
 from envs.errors import UserError
+from envs.suites import copy_data
 
 GOAL_MODES = ("end", "min", "sum")
 """How goal distances along the horizon become one energy."""
@@ -317,7 +318,7 @@ class TrueGoalImagination:
         n, horizon = env_actions.shape[:2]
         points = np.empty((n, horizon, self.goal_slice.stop - self.goal_slice.start))
         backup = mujoco.MjData(self.model)
-        mujoco.mj_copyData(backup, self.model, self.data)
+        copy_data(backup, self.model, self.data)
         try:
             for i in range(n):
                 mujoco.mj_setState(self.model, self.data, self._state, self._kind)
@@ -327,7 +328,7 @@ class TrueGoalImagination:
                         obs = self._step(env_actions[i, h])
                     points[i, h] = obs[self.goal_slice]
         finally:
-            mujoco.mj_copyData(self.data, self.model, backup)
+            copy_data(self.data, self.model, backup)
             self._forward()
         return points
 

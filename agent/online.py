@@ -4,12 +4,15 @@ A resume point is saved at every episode end and holds everything (model, optimi
 counters), so `--resume` continues exactly: work done after the last episode end is redone, with
 the same result, and TensorBoard events and evaluations from that point are replaced. The model
 itself is also saved at the end of the run, for `wmpc eval` and `load_world_model`, and as it was
-at every evaluation in `checkpoints/step_<step>/` (a folder `wmpc eval --run` takes).
+at every evaluation in `checkpoints/step_<step>/` (a folder `wmpc eval --run` takes). Steps in
+run folders count decisions; TensorBoard's x axis is environment steps (decisions x the env's
+action repeat, the anchors' axis), with `eval/decisions` logged beside.
 """
 
 from __future__ import annotations
 
 import time
+import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -49,9 +52,10 @@ class OnlineRun:
         self.out, self.cfg, self.agent_cfg, self.train_cfg = out, cfg, agent_cfg, train_cfg
         self.device = torch.device(device)
         self.env = make_env(cfg.env_id, seed=cfg.seed, **cfg.env_kwargs)
+        self.action_repeat = int(self.env.get_wrapper_attr("action_repeat"))
         obs_dim = self.env.observation_space.shape[0]
         act_dim = self.env.action_space.shape[0]
-        self.model_cfg = runs.model_config(cfg, obs_dim, act_dim, agent_cfg, model_overrides)
+        self.model_cfg = runs.model_config(cfg, obs_dim, act_dim, model_overrides)
         self.model = WorldModel(self.model_cfg, device=self.device, seed=cfg.seed,
                                 env_id=cfg.env_id)
         self.trainer = Trainer(self.model, train_cfg, device=self.device, seed=cfg.seed)
@@ -59,6 +63,27 @@ class OnlineRun:
         self.agent = learned_agent(self.model, agent_cfg, act_dim, self.device, seed=cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
         self.state = LoopState()
+
+    @property
+    def env_steps(self) -> int:
+        """Environment steps so far: decisions x the env's action repeat (TensorBoard's x)."""
+        return self.state.step * self.action_repeat
+
+    def _env(self, call, *args, **kwargs):
+        """`call(*args, **kwargs)` on the env; an exception there (a plug-in env's bug, a
+        simulator instability) becomes one UserError line naming the env, the decision and how
+        to resume, with the full traceback saved in RUN/error.log."""
+        try:
+            return call(*args, **kwargs)
+        except Exception as err:
+            runs.write_atomic(self.out / "error.log", traceback.format_exc().encode())
+            how = "no resume point yet: start again"
+            if (self.out / "resume.pt").exists():
+                saved = runs.load_resume_point(self.out)["loop"]["step"]
+                how = f"`wmpc run --out {self.out} --resume` continues from decision {saved}"
+            raise UserError(f"{self.cfg.env_id} raised {type(err).__name__}: {err} at decision "
+                            f"{self.state.step}; traceback in {self.out / 'error.log'}; "
+                            f"{how}") from None
 
     def _episode_seed(self, episode: int) -> int:
         return self.cfg.seed * 1_000_003 + episode
@@ -87,7 +112,7 @@ class OnlineRun:
                                        self.trainer.generator)
             losses = self.trainer.update(batch)
         for key, value in losses.items():
-            writer.add_scalar(f"train/{key}", value, self.state.step)
+            writer.add_scalar(f"train/{key}", value, self.env_steps)
 
     def _train_after_step(self, writer: SummaryWriter) -> None:
         if self.state.step < self.cfg.seed_steps or self.buffer.num_episodes == 0:
@@ -113,12 +138,13 @@ class OnlineRun:
                               self.env.action_space.shape[0], self.device,
                               seed=self.cfg.seed + 7919 * (self.state.evals + 1))
         seeds = [self._episode_seed(10**6 + self.state.evals * k + i) for i in range(k)]
-        result = run_episodes(envs, agent, seeds=seeds)
+        result = self._env(run_episodes, envs, agent, seeds=seeds)
         for env in envs:
             env.close()
         self.state.evals += 1
         mean = float(np.mean(result.returns))
-        writer.add_scalar("eval/return", mean, self.state.step)
+        writer.add_scalar("eval/return", mean, self.env_steps)
+        writer.add_scalar("eval/decisions", self.state.step, self.env_steps)
         runs.append_eval(self.out, self.state.step, result.returns, self.state.wall_seconds)
         runs.save_snapshot(self.out, self.state.step, self.model, self.cfg)
         return mean
@@ -145,10 +171,10 @@ class OnlineRun:
         runs.save_config(self.out, {**self.configs(), "torch_threads": threads, **(meta or {})})
         runs.drop_evals_after(self.out, self.state.step)  # a fresh run starts with none
         # Everything up to the resume point's step was logged before it was saved.
-        purge = self.state.step + 1 if resume else None
+        purge = self.env_steps + 1 if resume else None
         writer = SummaryWriter(str(self.out / "tb"), purge_step=purge)
         last_eval = runs.last_eval(self.out, self.state.step)
-        obs, _ = self.env.reset(seed=self._episode_seed(self.state.episode))
+        obs, _ = self._env(self.env.reset, seed=self._episode_seed(self.state.episode))
         self.agent.reset()
         episode = runs.EpisodeRecorder(obs)
         bar = tqdm(total=self.cfg.steps, initial=self.state.step, disable=not progress,
@@ -162,20 +188,20 @@ class OnlineRun:
                 self.agent.explore_std = explore_std_at(self.agent_cfg, self.state.step)
                 action = self.agent.act(obs, explore=True)
                 plan_seconds = time.perf_counter() - tick
-            obs, reward, terminated, truncated, _ = self.env.step(action)
+            obs, reward, terminated, truncated, _ = self._env(self.env.step, action)
             episode.add(action, reward, terminated, truncated, obs)
             self.state.step += 1
             bar.update(1)
             done = terminated or truncated
             if done:
                 self.buffer.add_episode(*episode.arrays())
-                writer.add_scalar("train/episode_return", episode.total, self.state.step)
+                writer.add_scalar("train/episode_return", episode.total, self.env_steps)
             self._train_after_step(writer)
             self.state.wall_seconds = time.perf_counter() - started
             if self.state.step % 100 == 0:
-                writer.add_scalar("time/plan_ms", 1e3 * plan_seconds, self.state.step)
+                writer.add_scalar("time/plan_ms", 1e3 * plan_seconds, self.env_steps)
                 rate = self.state.step / max(self.state.wall_seconds, 1e-9)
-                writer.add_scalar("time/steps_per_second", rate, self.state.step)
+                writer.add_scalar("time/decisions_per_second", rate, self.env_steps)
             if self.state.step % self.cfg.eval_every == 0 or self.state.step == self.cfg.steps:
                 last_eval = self.evaluate(writer)
                 bar.set_postfix(eval_return=f"{last_eval:.1f}")
@@ -184,7 +210,7 @@ class OnlineRun:
                 writer.flush()
                 runs.save_resume_point(self.out, self.state_dict())
                 self._save_policy()
-                obs, _ = self.env.reset(seed=self._episode_seed(self.state.episode))
+                obs, _ = self._env(self.env.reset, seed=self._episode_seed(self.state.episode))
                 self.agent.reset()
                 episode = runs.EpisodeRecorder(obs)
         bar.close()

@@ -3,6 +3,7 @@
 RUN/config.json       resolved configs (run, agent, train, model)
 RUN/model*            the world model (world_model.checkpoint format; `load_world_model(RUN)`)
 RUN/resume.pt         everything needed to continue exactly, taken at the last episode end
+RUN/error.log         the traceback of an exception the env raised (the run stopped there)
 RUN/evals.csv         step, mean return, wall seconds, returns of each evaluation
 RUN/dataset/          the run's own trajectories as a Minari dataset
 RUN/tb/               TensorBoard events
@@ -58,6 +59,19 @@ def _load_tensors(path: Path, what: str) -> dict:
         raise UserError(f"corrupt {what} {path}: {err}") from None
 
 
+def run_env(run: Path) -> tuple[str, dict]:
+    """(env id, env kwargs) a run was made on: a `wmpc run`'s own, or the data's env of a
+    `wmpc train` run; a run that names none is a UserError."""
+    saved = load_config(run)
+    if "run" in saved:
+        return saved["run"]["env_id"], dict(saved["run"].get("env_kwargs") or {})
+    dataset = saved.get("dataset") or {}
+    if not dataset.get("env_id"):
+        raise UserError(f"{run} does not name the env it was trained on; give --env")
+    kwargs = dataset.get("env_kwargs") or {}
+    return dataset["env_id"], json.loads(kwargs) if isinstance(kwargs, str) else dict(kwargs)
+
+
 def threads_text(config: dict) -> str:
     """The torch thread counts a run (its `config.json`) used, in order, e.g. "1 then 2"."""
     threads = config.get("torch_threads")
@@ -70,8 +84,9 @@ def resumed_configs(out: Path, steps: int | None = None) -> tuple:
     overrides are the run's saved model sizes, so later changes of defaults leave it as it was."""
     import dataclasses
 
-    from agent.config import AgentConfig, RunConfig, config_from_dict, online_train_config
+    from agent.config import AgentConfig, RunConfig, config_from_dict
     from world_model import ModelConfig
+    from world_model.train import TrainConfig
 
     saved = load_config(out)
     if "run" not in saved or not (out / "resume.pt").exists():
@@ -82,7 +97,7 @@ def resumed_configs(out: Path, steps: int | None = None) -> tuple:
     sizes = {f.name for f in dataclasses.fields(ModelConfig)} - derived
     overrides = {k: v for k, v in saved.get("model", {}).items() if k in sizes}
     return (run_cfg, config_from_dict(AgentConfig, saved["agent"]),
-            online_train_config(**saved["train"]), overrides, saved.get("device", "cpu"))
+            config_from_dict(TrainConfig, saved["train"]), overrides, saved.get("device", "cpu"))
 
 
 def save_resume_point(out: Path, state: dict) -> None:
@@ -166,15 +181,14 @@ class EpisodeRecorder:
                 np.asarray(self.rew, dtype=np.float32), np.array(self.term, dtype=bool), trunc)
 
 
-def model_config(run_cfg, obs_dim: int, act_dim: int, agent_cfg, overrides: dict | None):
-    """The world model's config for a run: the env's sizes, the agent's discount, episodic or not
-    (dm_control tasks never terminate), the run's ensemble size, then `overrides`."""
+def model_config(run_cfg, obs_dim: int, act_dim: int, overrides: dict | None):
+    """The world model's config for a run: the env's sizes, episodic or not (the env's task
+    spec), then `overrides`."""
+    from envs import convention_for
     from world_model import ModelConfig
 
-    episodic = not run_cfg.env_id.startswith("dm_control/")
-    sizes = {"ensemble_size": run_cfg.ensemble_size, **(overrides or {})}
-    return ModelConfig(obs_dim=obs_dim, act_dim=act_dim, discount=agent_cfg.gamma,
-                       episodic=episodic, **sizes)
+    episodic = convention_for(run_cfg.env_id).episodic
+    return ModelConfig(obs_dim=obs_dim, act_dim=act_dim, episodic=episodic, **(overrides or {}))
 
 
 def save_model(out: Path, model, run_cfg) -> None:

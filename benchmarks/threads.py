@@ -72,13 +72,14 @@ def _measure(env_id: str, threads: int, model: dict, compile_: bool, seconds: fl
 
     torch.set_num_threads(threads)
     os.environ["WMPC_COMPILE"] = "1" if compile_ else "0"
-    from agent.config import AgentConfig, RunConfig, online_train_config
+    from agent.config import AgentConfig, RunConfig
     from agent.online import OnlineRun
+    from world_model.train import TrainConfig
 
     cfg = RunConfig(env_id=env_id)
     with tempfile.TemporaryDirectory() as out:
         run = OnlineRun(Path(out), cfg, AgentConfig(compile=compile_),
-                        online_train_config(compile=compile_), model)
+                        TrainConfig(compile=compile_), model)
         _fill(run, 2)
         batch, horizon = run.train_cfg.batch_size, run.train_cfg.horizon
 

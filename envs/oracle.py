@@ -15,6 +15,7 @@ import numpy as np
 
 from envs.errors import UserError
 from envs.fast_rewards import FastReward, fast_reward_for
+from envs.suites import copy_data
 
 _INTEGRATION = mujoco.mjtState.mjSTATE_INTEGRATION.value
 _FULLPHYSICS = mujoco.mjtState.mjSTATE_FULLPHYSICS.value
@@ -147,7 +148,7 @@ class SimulatorOracle:
         n, horizon = env_actions.shape[:2]
         rewards = np.zeros((n, horizon))
         terminated = np.zeros((n, horizon), dtype=bool)
-        mujoco.mj_copyData(self._backup, self.model, self.data)
+        copy_data(self._backup, self.model, self.data)
         try:
             for i in range(n):
                 mujoco.mj_setState(self.model, self.data, self._state, _INTEGRATION)
@@ -164,7 +165,7 @@ class SimulatorOracle:
                         terminated[i, h:] = True
                         break
         finally:
-            mujoco.mj_copyData(self.data, self.model, self._backup)
+            copy_data(self.data, self.model, self._backup)
         return rewards, terminated
 
     def _fast_rollout(self, env_actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,7 +16,6 @@ from torch._dynamo.utils import counters
 
 from agent.build import learned_agent
 from agent.config import AgentConfig
-from agent.runs import load_config
 from world_model import ModelConfig, WorldModel, compiled
 from world_model.train import TrainConfig, Trainer
 
@@ -76,12 +74,6 @@ def test_a_compile_error_falls_back_to_eager_with_one_warning(monkeypatch):
         warnings.simplefilter("error")  # eager from then on, without a second warning
         assert fn(4) == 8
         assert compiled.compiled(lambda x: x, "cpu")(5) == -5  # others still compile
-
-
-def test_runs_saved_before_compiling_existed_resume_eagerly(tmp_path):
-    (tmp_path / "config.json").write_text(json.dumps({"agent": {}, "train": {"compile": True}}))
-    saved = load_config(tmp_path)
-    assert saved["agent"]["compile"] is False and saved["train"]["compile"] is True
 
 
 @needs_compiler

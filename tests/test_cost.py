@@ -29,7 +29,7 @@ def _imagined(rewards, term=None):
 
 def test_task_cost_is_minus_the_discounted_return_until_termination():
     im = _imagined([[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]], term=[[0, 0, 0], [0, 1, 0]])
-    cost = TaskCost(gamma=0.5)(im)
+    cost = TaskCost(discount=0.5)(im)
     torch.testing.assert_close(cost, torch.tensor([-1.75, -1.5]))
 
 
@@ -50,7 +50,7 @@ def test_oracle_energy_equals_the_return_env_step_gives():
     oracle = SimulatorOracle(env)
     oracle.sync()
     actions = np.random.default_rng(0).uniform(-1, 1, (3, 4, 1)).astype(np.float32)
-    cost = Energy([TaskCost(gamma=1.0)]).bind(SimulatorImagination(oracle))(torch.tensor(actions))
+    cost = Energy([TaskCost(1.0)]).bind(SimulatorImagination(oracle))(torch.tensor(actions))
     for i in range(3):
         env.reset(seed=1)
         total = sum(env.step(a)[1] for a in actions[i])

@@ -40,8 +40,8 @@ def test_negative_settings_are_refused(field):
 
 def test_cli_refuses_negative_noise_in_one_line(tmp_path):
     done = _wmpc("run", "--env", "point_env:PointMass-v0", "--out", str(tmp_path / "r"),
-                 "--explore-final", "-0.1")
+                 "--set", "agent.explore_std_final=-0.1")
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "wmpc: error: explore_std_final must be >= 0, got -0.1"]
+        "wmpc: error: bad setting: explore_std_final must be >= 0, got -0.1"]
     assert not (tmp_path / "r").exists()

@@ -58,7 +58,8 @@ def test_a_world_model_update_matches_the_same_model_on_torch_mish(monkeypatch):
 
     cfg = ModelConfig(obs_dim=5, act_dim=2, latent_dim=16, hidden_dim=32, ensemble_size=2)
     ours = WorldModel(cfg, seed=1)
-    monkeypatch.setitem(layers.ACTIVATIONS, "mish", (F.mish, nn.Mish))
+    monkeypatch.setattr(layers, "mish", F.mish)
+    monkeypatch.setattr(layers, "Mish", nn.Mish)
     reference = WorldModel(cfg, seed=1)
     assert any(isinstance(m, nn.Mish) for m in reference.modules())
     gen = torch.Generator().manual_seed(2)

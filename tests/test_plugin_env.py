@@ -29,3 +29,33 @@ def test_plugin_env_kwargs_and_convention():
 def test_missing_plugin_module_is_a_user_error():
     with pytest.raises(UserError, match="cannot import module"):
         make_env("no_such_module_xyz:Counter-v0")
+
+
+def _wmpc(*args, cwd):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = str(Path(__file__).parent)
+    env = {**os.environ, "PYTHONPATH": tests + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run([sys.executable, "-c", "from agent.cli import main; main()", *args],
+                          capture_output=True, text=True, cwd=cwd, env=env)
+
+
+def test_an_env_that_raises_mid_run_is_one_line_and_the_run_resumes(tmp_path):
+    small = ["--set", "run.seed_steps=50", "--set", "run.pretrain_updates=2", "--set",
+             "model.latent_dim=8", "--set", "model.hidden_dim=16", "--set", "train.batch_size=8",
+             "--set", "agent.num_elites=4", "--samples", "16", "--iterations", "1",
+             "--eval-every", "1000", "--no-progress"]
+    args = ["run", "--env", PLUGIN_ID, "--env-kwargs", '{"raise_at": 150}', "--out", "run"]
+    failed = _wmpc(*args, "--steps", "300", *small, cwd=tmp_path)
+    assert failed.returncode == 2
+    line = failed.stderr.strip()
+    assert "\n" not in line and "Counter-v0 raised RuntimeError: sensor fault" in line
+    assert "at decision 149" in line and "continues from decision 100" in line
+    assert "RuntimeError: sensor fault" in (tmp_path / "run" / "error.log").read_text()
+    resumed = _wmpc("run", "--out", "run", "--resume", "--steps", "200", "--no-progress",
+                    cwd=tmp_path)  # a new env instance: its fault comes 150 steps later
+    assert resumed.returncode == 0, resumed.stderr
+    assert "steps 200" in resumed.stdout

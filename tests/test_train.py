@@ -56,6 +56,29 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path):
         assert torch.equal(state["exp_avg"], b["trainer"]["optimizer"]["state"][key]["exp_avg"])
 
 
+def test_a_kill_before_the_first_checkpoint_every_loses_only_the_time_cadence(tmp_path,
+                                                                            monkeypatch):
+    import dataclasses
+
+    data = linear_system()
+    cfg = dataclasses.replace(config(8), checkpoint_every=1000, checkpoint_seconds=0.0)
+    real_update = Trainer.update_async
+
+    def update_then_die(self, batch):
+        if self.step == 5:
+            raise KeyboardInterrupt  # killed during update 6 of 8
+        return real_update(self, batch)
+
+    monkeypatch.setattr(Trainer, "update_async", update_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train_offline(data, tmp_path / "run", cfg, SMALL, seed=4, progress=False)
+    assert read_checkpoint(tmp_path / "run")["trainer"]["step"] == 5
+    monkeypatch.setattr(Trainer, "update_async", real_update)
+    resumed = train_offline(data, tmp_path / "run", cfg, resume=True, progress=False)
+    whole = train_offline(data, tmp_path / "whole", cfg, SMALL, seed=4, progress=False)
+    assert resumed == whole
+
+
 def test_trainer_state_dict_round_trip_gives_the_same_next_update():
     data = linear_system()
     from world_model import ModelConfig, WorldModel
@@ -122,7 +145,7 @@ def test_wmpc_train_command_on_a_collected_dataset(tmp_path):
     assert result.exit_code == 0, result.output
     assert "probe R2" in result.output
     assert load_world_model(tmp_path / "run").env_id == "dm_control/cartpole-swingup-v0"
-    bad = CliRunner().invoke(app, [*args[:3], "--out", str(tmp_path / "run2"), "--anti-collapse",
-                                   "magic"])
+    bad = CliRunner().invoke(app, [*args[:3], "--out", str(tmp_path / "run2"), "--set",
+                                       "model.anti_collapse=magic"])
     assert isinstance(bad.exception, UserError) and "anti_collapse" in str(bad.exception)
     assert not (tmp_path / "run2").exists()

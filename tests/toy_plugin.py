@@ -14,11 +14,12 @@ class Counter(gym.Env):
 
     Observation (3,) float64: [steps so far, last action (2,)]. Reward of step t (1-based): t.
     Terminates at step `terminate_at`. Action bounds are asymmetric, [0, 4] x [-2, 2], to check
-    rescaling.
+    rescaling. With `raise_at`, the instance's step number `raise_at` (counted over its episodes)
+    raises RuntimeError, as a buggy plug-in would.
     """
 
-    def __init__(self, terminate_at: int = 1000):
-        self.terminate_at = terminate_at
+    def __init__(self, terminate_at: int = 1000, raise_at: int | None = None):
+        self.terminate_at, self.raise_at, self._steps = terminate_at, raise_at, 0
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (3,), np.float64)
         self.action_space = gym.spaces.Box(
             np.array([0.0, -2.0]), np.array([4.0, 2.0]), dtype=np.float64
@@ -36,6 +37,9 @@ class Counter(gym.Env):
         return self._obs(), {}
 
     def step(self, action):
+        self._steps += 1
+        if self._steps == self.raise_at:
+            raise RuntimeError("sensor fault")
         self._t += 1
         self._last = np.asarray(action, dtype=np.float64).copy()
         return self._obs(), float(self._t), self._t >= self.terminate_at, False, {}

@@ -30,10 +30,13 @@ class ModelConfig:
     """Hidden layers in the encoder and in each predictor member (Linear, LayerNorm, Mish)."""
     head_layers: int = 1
     """Hidden layers in the reward, termination and critic heads and in the 'q' critic's actor."""
-    ensemble_size: int = 5
-    """K predictor members, run as one batched matmul; their spread is `disagreement`."""
+    ensemble_size: int = 2
+    """K predictor members, run as one batched matmul; their spread is `disagreement`. 2 keeps
+    CPU updates fast; planning rolls each sample through one member, so it costs the same for
+    any K."""
     discount: float = 0.99
-    """Per-decision discount gamma of the critic's TD targets."""
+    """Per-decision discount of the critic's TD targets and of the planner's energy (rewards
+    inside the horizon, the critic at its end)."""
     episodic: bool = False
     """Whether episodes can terminate: trains the termination head and cuts TD targets there."""
     anti_collapse: str = "vicreg"

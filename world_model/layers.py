@@ -56,6 +56,7 @@ class EnsembleMLP(nn.Module):
                  generator: torch.Generator, zero_last: bool = False):
         super().__init__()
         self.members = members
+        self.activation = mish
         widths = [fan_in] + [hidden] * layers + [fan_out]
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
@@ -77,7 +78,7 @@ class EnsembleMLP(nn.Module):
             x = torch.baddbmm(b, x, w)
             if i < hidden:
                 x = F.layer_norm(x, x.shape[-1:]) * self.norm_scales[i] + self.norm_shifts[i]
-                x = mish(x)
+                x = self.activation(x)
         return x
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +46,7 @@ class TrainConfig:
     """Total gradient updates (a resumed run continues up to this number)."""
     batch_size: int = 256
     """Windows per update."""
-    horizon: int = 5
+    horizon: int = 3
     """Steps T per training window (T + 1 observations)."""
     lr: float = 3e-4
     """Adam learning rate."""
@@ -59,6 +60,8 @@ class TrainConfig:
     """Updates between validation metrics (the collapse detectors)."""
     checkpoint_every: int = 1000
     """Updates between checkpoints (one is always written at the end)."""
+    checkpoint_seconds: float = 300.0
+    """Seconds between checkpoints as well, so a kill loses at most this much work."""
     eval_windows: int = 1024
     """Held-out windows scored per evaluation."""
     eval_horizon: int = 5
@@ -86,6 +89,8 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.batch_size < 2:
             raise ValueError("TrainConfig.batch_size must be >= 2 (latent statistics need it)")
+        if self.checkpoint_seconds < 0:
+            raise ValueError("TrainConfig.checkpoint_seconds must be >= 0")
         if self.lr <= 0 or self.grad_clip <= 0 or self.graph_warmup < 1:
             raise ValueError("TrainConfig.lr and grad_clip must be > 0, graph_warmup >= 1")
 
@@ -229,14 +234,17 @@ def _matmul_precision(precision: str | None) -> Iterator[None]:
 def train_offline(data: str | ReplayBuffer, out: str | Path, cfg: TrainConfig = TrainConfig(),
                   model_cfg: ModelConfig | Mapping[str, Any] | None = None,
                   device: torch.device | str = "cpu", seed: int = 0, resume: bool = False,
-                  progress: bool = True) -> dict[str, float]:
+                  progress: bool = True, source: str | None = None,
+                  agent: Mapping[str, Any] | None = None) -> dict[str, float]:
     """Train a world model on logged trajectories; what `wmpc train` runs.
 
     data: a dataset (see `world_model.data.load_trajectories`) or a ReplayBuffer. out: the run
     folder (checkpoint.pt, config.json, TensorBoard events). model_cfg: a full ModelConfig, or
     field overrides on top of the sizes read from the data. With `resume` the run continues from
     its checkpoint with the saved configs and seed (only `cfg.steps` is taken from the caller),
-    giving the same losses as an uninterrupted run. Returns the last validation metrics.
+    giving the same losses as an uninterrupted run. source: where a ReplayBuffer `data` was
+    read from (saved as the run's data, for the goal map). agent: the planning settings saved
+    in config.json for `wmpc eval`. Returns the last validation metrics.
     """
     from torch.utils.tensorboard import SummaryWriter
     from tqdm import tqdm
@@ -245,7 +253,7 @@ def train_offline(data: str | ReplayBuffer, out: str | Path, cfg: TrainConfig = 
 
     out = Path(out)
     ckpt = out / CHECKPOINT_NAME
-    source = "<buffer>" if isinstance(data, ReplayBuffer) else str(data)
+    source = source or ("<buffer>" if isinstance(data, ReplayBuffer) else str(data))
     buffer = data if isinstance(data, ReplayBuffer) else load_trajectories(data)
     env_id = buffer.metadata.get("env_id")
     payload = None
@@ -254,6 +262,7 @@ def train_offline(data: str | ReplayBuffer, out: str | Path, cfg: TrainConfig = 
         model = _resumed_model(payload, buffer, out, device)
         saved = payload["extra"]
         cfg = TrainConfig(**{**saved["train"], "steps": cfg.steps})
+        agent = saved.get("agent")
         seed = int(saved["seed"])
     else:
         if ckpt.exists():
@@ -270,7 +279,8 @@ def train_offline(data: str | ReplayBuffer, out: str | Path, cfg: TrainConfig = 
         trainer.load_state_dict(payload["trainer"])
     else:
         model.update_normaliser(torch.from_numpy(train_buf.observations().copy()))
-    extra = {"train": cfg.to_dict(), "seed": seed, "data": source, "dataset": buffer.metadata}
+    extra = {"train": cfg.to_dict(), "seed": seed, "data": source, "dataset": buffer.metadata,
+             **({"agent": dict(agent)} if agent is not None else {})}
     atomic_write_json(out / "config.json", {"model": model.cfg.to_dict(), "device": str(device),
                                             "train_episodes": train_buf.num_episodes,
                                             "val_episodes": val_buf.num_episodes, **extra})
@@ -278,6 +288,7 @@ def train_offline(data: str | ReplayBuffer, out: str | Path, cfg: TrainConfig = 
     metrics: dict[str, float] = {}
     bar = tqdm(total=cfg.steps, initial=trainer.step, disable=not progress, desc="train",
                dynamic_ncols=True)
+    saved_at = time.monotonic()
     try:
         while trainer.step < cfg.steps:
             batch = train_buf.sample(cfg.batch_size, cfg.horizon, trainer.generator)
@@ -294,8 +305,10 @@ def train_offline(data: str | ReplayBuffer, out: str | Path, cfg: TrainConfig = 
                 metrics = trainer.evaluate(val_buf, train_buf, eval_horizon)
                 for name, value in metrics.items():
                     writer.add_scalar(f"eval/{name}", value, step)
-            if step % cfg.checkpoint_every == 0 or last:
+            if (step % cfg.checkpoint_every == 0 or last
+                    or time.monotonic() - saved_at >= cfg.checkpoint_seconds):
                 save_checkpoint(ckpt, model, trainer.state_dict(with_model=False), extra)
+                saved_at = time.monotonic()
     finally:
         bar.close()
         writer.close()

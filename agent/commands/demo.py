@@ -23,11 +23,12 @@ def command(
     import numpy as np
 
     from agent.build import RandomAgent, learned_agent
-    from agent.config import AgentConfig, RunConfig, online_train_config
-    from agent.evaluate import run_episodes, write_video
+    from agent.config import AgentConfig, RunConfig
+    from agent.evaluate import run_episodes
     from agent.online import OnlineRun
-    from agent.video import add_to_tensorboard, disable_shadows
+    from agent.video import VideoRecorder, disable_shadows
     from envs import make_env
+    from world_model.train import TrainConfig
 
     if out.exists() and any(out.iterdir()):
         raise UserError(f"{out} already holds a run: remove it or pass another --out")
@@ -35,7 +36,7 @@ def command(
     cfg = RunConfig(env_id=env, steps=steps, seed=seed, seed_steps=min(1_000, steps // 3),
                     pretrain_updates=500, eval_every=steps, eval_episodes=episodes)
     # a few thousand decisions do not pay back torch.compile's first compile (about 90 s)
-    agent_cfg, train_cfg = AgentConfig(compile=False), online_train_config(compile=False)
+    agent_cfg, train_cfg = AgentConfig(compile=False), TrainConfig(compile=False)
     run = OnlineRun(out, cfg, agent_cfg, train_cfg, device=device)
     typer.echo(f"learning {env} for {steps} decisions on {device} ...")
     summary = run.run(resume=False)
@@ -45,9 +46,10 @@ def command(
     video_env = make_env(env, seed=seed, render_mode="rgb_array")
     disable_shadows(video_env)
     agent = learned_agent(run.model, agent_cfg, video_env.action_space.shape[0], device, seed)
-    shown = run_episodes([video_env], agent, seeds=[seed * 1000 + 999], record_first=True)
-    path = write_video(shown.frames, out / "videos" / "demo.mp4")
-    add_to_tensorboard(out / "tb", "eval/demo", shown.frames, step=steps)
+    recorder = VideoRecorder(out / "videos" / "demo.mp4")
+    run_episodes([video_env], agent, seeds=[seed * 1000 + 999], frame_sink=recorder)
+    path = recorder.close()
+    recorder.add_to_tensorboard(out / "tb", "eval/demo", step=steps)
     typer.echo(f"learned agent: mean return {summary['eval_return']:.1f} "
                f"({episodes} episodes)   random actions: {np.mean(random.returns):.1f}   "
                f"wall {summary['wall_seconds']:.0f}s")

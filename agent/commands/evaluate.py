@@ -17,7 +17,8 @@ from envs.errors import UserError
 
 
 def command(
-    env: str = typer.Option(..., help="Environment id to evaluate on."),
+    env: str | None = typer.Option(
+        None, help="Environment id to evaluate on (default: the run's own, with its kwargs)."),
     run: Path | None = typer.Option(None, help="Run folder (from wmpc run or wmpc train)."),
     episodes: int = typer.Option(5, help="Episodes, planned as one batch."),
     planner: str | None = typer.Option(
@@ -38,41 +39,50 @@ def command(
         None, help="Goal to reach: env (the env's own goal of each episode; the default for envs "
         "with a desired_goal), a JSON list (a whole observation, or a goal-space target of a goal "
         "env), a .npy observation, or dataset:PATH:EPISODE:STEP."),
-    goal_energy: str = typer.Option(
-        "min", help="Goal distance along the horizon: min (closest approach), end or sum."),
+    goal_energy: str | None = typer.Option(
+        None, help="Goal distance along the horizon: min (closest approach), end or sum "
+        "(default: the run's, else the env family's, else min)."),
     goal_tolerance: float = typer.Option(
         0.1, help="Success radius around a given --goal, in its space (env goals use the env's "
         "own success)."),
 ) -> None:
     """Evaluate planning with a learned model (or the oracle, or random actions) on an env."""
     from agent.config import AgentConfig, config_from_dict
-    from agent.evaluate import run_episodes, write_video
+    from agent.evaluate import run_episodes
     from agent.goals import GOAL_MODES, GoalSuccess, parse_goal, resolve_goal
     from agent.loading import make_eval_policy
-    from agent.runs import load_config, write_atomic
-    from agent.video import add_to_tensorboard, disable_shadows
+    from agent.runs import load_config, run_env, write_atomic
+    from agent.settings import resolve
+    from agent.video import VideoRecorder, disable_shadows
     from envs import make_env
     from envs.make import parse_env_kwargs
 
     if episodes < 1:
         raise UserError("--episodes must be at least 1")
-    if goal_energy not in GOAL_MODES:
-        raise UserError(f"--goal-energy must be one of {', '.join(GOAL_MODES)}, "
-                        f"got {goal_energy!r}")
     if not goal_tolerance > 0:
         raise UserError(f"--goal-tolerance must be positive, got {goal_tolerance}")
     parsed_goal = parse_goal(goal) if goal is not None else None
     if run is None and not oracle and planner != "random":
         raise UserError("give --run RUN, or --oracle, or --planner random")
     check_device(device)
-    saved = load_config(run).get("agent", {}) if run is not None and not oracle else {}
-    agent_cfg = config_from_dict(AgentConfig, saved).for_evaluation()
+    kwargs = parse_env_kwargs(env_kwargs)
+    if env is None:
+        if run is None:
+            raise UserError("give --env ID (or --run RUN, whose env is used)")
+        env, saved_kwargs = run_env(run)
+        kwargs = kwargs or saved_kwargs
+    saved = load_config(run).get("agent") if run is not None and not oracle else None
+    agent_cfg = resolve(env).agent if saved is None else config_from_dict(AgentConfig, saved)
     overrides = {"planner": planner if planner not in (None, "random") else None,
                  "horizon": horizon, "num_samples": samples, "iterations": iterations,
-                 "init_std": init_std}
+                 "goal_energy": goal_energy}
     agent_cfg = dataclasses.replace(
-        agent_cfg, **{k: v for k, v in overrides.items() if v is not None})
-    kwargs = parse_env_kwargs(env_kwargs)
+        agent_cfg.for_evaluation(), **{k: v for k, v in overrides.items() if v is not None})
+    if init_std is not None:
+        agent_cfg = dataclasses.replace(agent_cfg, init_std=init_std)
+    if agent_cfg.goal_energy not in GOAL_MODES:
+        raise UserError(f"--goal-energy must be one of {', '.join(GOAL_MODES)}, "
+                        f"got {agent_cfg.goal_energy!r}")
     envs = [make_env(env, seed=seed + i, **kwargs, **({"render_mode": "rgb_array"}
                                                       if video and i == 0 else {}))
             for i in range(episodes)]
@@ -85,22 +95,26 @@ def command(
     else:
         if spec.kind != "env":
             envs = [GoalSuccess(e, spec, goal_tolerance) for e in envs]
-        policy = _goal_policy(kind, spec, envs, agent_cfg, run, env, device, seed, goal_energy)
+        policy = _goal_policy(kind, spec, envs, agent_cfg, run, env, device, seed,
+                              agent_cfg.goal_energy)
+    name = "random" if kind == "random" else agent_cfg.planner + ("+oracle" if oracle else "")
+    folder = run or Path(".")
+    recorder = (VideoRecorder(folder / "videos" / f"{env.replace('/', '_')}_{name}_seed{seed}.mp4")
+                if video else None)
     result = run_episodes(envs, policy, seeds=[seed * 1000 + i for i in range(episodes)],
-                          record_first=video)
+                          frame_sink=recorder)
     for e in envs:
         e.close()
-    name = "random" if kind == "random" else agent_cfg.planner + ("+oracle" if oracle else "")
     summary = result.summary(env, name)
     if spec is not None:
-        summary.update(goal=spec.kind if goal is None else goal, goal_energy=goal_energy)
+        summary.update(goal=spec.kind if goal is None else goal,
+                       goal_energy=agent_cfg.goal_energy)
     typer.echo(f"{env}  {name}: mean return {summary['mean_return']:.1f} over {episodes} episodes"
                + ("" if summary["success_rate"] is None else
                   f", success {summary['success_rate']:.2f}"))
-    if video:
-        folder = (run or Path(".")) / "videos"
-        path = write_video(result.frames, folder / f"{env.replace('/', '_')}_{name}_seed{seed}.mp4")
-        add_to_tensorboard((run or Path(".")) / "tb", f"eval/{name}", result.frames)
+    if recorder is not None:
+        path = recorder.close()
+        recorder.add_to_tensorboard(folder / "tb", f"eval/{name}")
         typer.echo(f"video: {path}")
     if json_out is not None:
         write_atomic(json_out, (json.dumps(summary, indent=2) + "\n").encode())

@@ -2,63 +2,61 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
 from agent.commands import check_device
-
-
-def _opt(text: str) -> typer.models.OptionInfo:
-    return typer.Option(help=text)
+from agent.commands.options import CONFIG, SET, option
 
 
 def command(
-    data: Annotated[str, _opt("What `wmpc collect --out` wrote, a Minari dataset folder, or a "
-                              "Minari dataset id.")],
-    out: Annotated[Path, _opt("Run folder: checkpoint.pt, config.json, TensorBoard events.")],
-    steps: Annotated[int, _opt("Gradient updates in total (with --resume: up to).")] = 20_000,
-    device: Annotated[str, _opt("torch device, e.g. cpu or cuda.")] = "cpu",
-    seed: Annotated[int, _opt("Seed of the model, the split and the batches.")] = 0,
-    resume: Annotated[bool, _opt("Continue the run in --out exactly where it stopped, with its "
-                                 "saved settings (only --steps is read).")] = False,
-    batch_size: Annotated[int, _opt("Windows per update.")] = 256,
-    horizon: Annotated[int, _opt("Steps per training window.")] = 5,
-    lr: Annotated[float, _opt("Adam learning rate.")] = 3e-4,
-    size: Annotated[str, _opt("Model shape: small (CPU) or tdmpc2 (latent, MLPs 512).")] = "small",
-    latent_dim: Annotated[int | None, _opt("Latent size (overrides --size).")] = None,
-    hidden_dim: Annotated[int | None, _opt("MLP width (overrides --size).")] = None,
-    ensemble: Annotated[int | None, _opt("Predictor members K.")] = None,
-    anti_collapse: Annotated[str | None, _opt("vicreg or simnorm.")] = None,
-    val_fraction: Annotated[float, _opt("Share of episodes held out for validation.")] = 0.1,
-    eval_every: Annotated[int, _opt("Updates between validation metrics.")] = 1000,
-    checkpoint_every: Annotated[int, _opt("Updates between checkpoints.")] = 1000,
-    log_every: Annotated[int, _opt("Updates between TensorBoard loss scalars.")] = 100,
-    bf16: Annotated[bool, _opt("bfloat16 autocast on CUDA.")] = False,
-    progress: Annotated[bool, _opt("Show a progress bar.")] = True,
+    data: str = typer.Option(..., help="What `wmpc collect --out` wrote, a Minari dataset "
+                             "folder, or a Minari dataset id."),
+    out: Path = typer.Option(..., help="Run folder: checkpoint.pt, config.json, TensorBoard "
+                             "events."),
+    steps: int | None = option("train", "steps"),
+    seed: int = typer.Option(0, help="Seed of the model, the split and the batches."),
+    device: str = typer.Option("cpu", help="torch device, e.g. cpu or cuda."),
+    resume: bool = typer.Option(False, help="Continue the run in --out exactly where it stopped, "
+                                "with its saved settings (only --steps is read)."),
+    batch_size: int | None = option("train", "batch_size"),
+    horizon: int | None = option("train", "horizon"),
+    eval_every: int | None = option("train", "eval_every"),
+    val_fraction: float | None = option("train", "val_fraction"),
+    size: str = typer.Option("small", help="Model shape: small (CPU) or tdmpc2 (latent, MLPs "
+                             "512)."),
+    latent_dim: int | None = option("model", "latent_dim"),
+    hidden_dim: int | None = option("model", "hidden_dim"),
+    ensemble: int | None = option("model", "ensemble_size", "--ensemble"),
+    config: Path | None = CONFIG,
+    set_: list[str] | None = SET,
+    progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
-    """Train the JEPA world model on logged trajectories; --resume continues exactly."""
+    """Train the JEPA world model on logged trajectories; --resume continues exactly.
+
+    Settings: the defaults, then the family file of the data's env, then --config, --set and the
+    flags; the agent section is saved with the run for `wmpc eval`."""
+    from agent.settings import resolve
+    from world_model.data import load_trajectories
     from world_model.errors import user_error
-    from world_model.train import TrainConfig, train_offline
+    from world_model.train import train_offline
 
     sizes = {"small": {}, "tdmpc2": {"latent_dim": 512, "hidden_dim": 512}}
     if size not in sizes:
         raise user_error(f"--size must be one of {', '.join(sizes)}, got {size!r}")
-    overrides = dict(sizes[size])
-    for name, value in (("latent_dim", latent_dim), ("hidden_dim", hidden_dim),
-                        ("ensemble_size", ensemble), ("anti_collapse", anti_collapse)):
-        if value is not None:
-            overrides[name] = value
-    try:
-        cfg = TrainConfig(steps=steps, batch_size=batch_size, horizon=horizon, lr=lr,
-                          val_fraction=val_fraction, eval_every=eval_every,
-                          checkpoint_every=checkpoint_every, log_every=log_every, bf16=bf16)
-    except ValueError as err:
-        raise user_error(f"bad training setting: {err}") from err
     check_device(device)
-    metrics = train_offline(data, out, cfg, overrides, device=device, seed=seed, resume=resume,
-                            progress=progress)
+    buffer = load_trajectories(data)
+    flags = {"train": {"steps": steps, "batch_size": batch_size, "horizon": horizon,
+                       "eval_every": eval_every, "val_fraction": val_fraction},
+             "model": {**sizes[size], "latent_dim": latent_dim, "hidden_dim": hidden_dim,
+                       "ensemble_size": ensemble}}
+    settings = resolve(buffer.metadata.get("env_id") or "", config_file=config, sets=set_,
+                       flags=flags)
+    metrics = train_offline(buffer, out, settings.train, settings.model, device=device,
+                            seed=seed, resume=resume, progress=progress, source=data,
+                            agent=dataclasses.asdict(settings.agent))
     k = max(int(name.rsplit("k", 1)[1]) for name in metrics if name.startswith("pred_ratio_k"))
     typer.echo(f"validation: {k}-step prediction error / copy-last "
                f"{metrics[f'pred_ratio_k{k}']:.3f} (shuffled actions "

@@ -1,0 +1,33 @@
+"""Command-line options generated from the config dataclasses: help from each field's docstring,
+the default shown from the field (a flag left out is not applied, so the env's family file and
+`--config` can set the field)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import typer
+
+
+def _default(cls: type, name: str):
+    field = next(f for f in dataclasses.fields(cls) if f.name == name)
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    return field.default_factory()  # type: ignore[misc]
+
+
+def option(section: str, name: str, *decls: str):
+    """A typer option (default None: not given) for field `name` of config section `section`."""
+    from agent.settings import CLASSES, field_docs
+
+    cls = CLASSES[section]
+    doc = field_docs(cls)[name].split(". ")[0].rstrip(".")
+    return typer.Option(None, *decls, show_default=False,
+                        help=f"{doc} (default: {_default(cls, name)}).")
+
+
+CONFIG = typer.Option(None, "--config", help="YAML file with sections run, agent, model, train "
+                      "whose fields override the defaults and the env's family file.")
+SET = typer.Option(None, "--set", help="SECTION.FIELD=VALUE, repeatable, over --config: any "
+                   "field of RunConfig, AgentConfig, ModelConfig, TrainConfig (their docstrings).")
+
