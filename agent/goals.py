@@ -8,8 +8,8 @@ A goal is a point of a *goal space*, a slice of the flat observation:
   env's own goal of each episode): on the learned model a `world_model.goal_map.GoalMap` maps
   imagined latents to the `achieved_goal` slice (fitted reward-free on the run's data) and the
   energy is the distance of the mapped points to the target.
-On the true simulator (`TrueGoalImagination`) the same distance is measured on the true goal-space
-points, so learned model and oracle minimise the same energy.
+On the true simulator (`GoalPoints` over `envs.oracle.SimulatorOracle`) the same distance is
+measured on the true goal-space points, so learned model and oracle minimise the same energy.
 
 `GoalCost.mode` aggregates the distances d_1..d_H along the horizon: `end` (d_H), `min` (closest
 approach) or `sum`.
@@ -23,16 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
-import mujoco
 import numpy as np
 import torch
 from torch import Tensor
 
 from agent.cost import Energy, Imagined, LatentImagination
 from agent.mpc import MPCAgent
-from agent.point_maze_rollout import PointMazeRollout
 from envs.errors import UserError
-from envs.suites import copy_data
+from envs.oracle import SimulatorOracle
 
 GOAL_MODES = ("end", "min", "sum")
 """How goal distances along the horizon become one energy."""
@@ -223,130 +221,41 @@ def oracle_goal_agent(envs: list[gym.Env], spec: GoalSpec, planner, *, horizon: 
                       action_dim: int, mode: str = "min", seed: int = 0) -> MPCAgent:
     """MPC towards `spec` on the true simulator: the same distance on true goal-space points."""
     cost = GoalCost(mode)
-    sims = [TrueGoalImagination(env, spec.goal_slice) for env in envs]
+    oracles = [SimulatorOracle(env) for env in envs]
+    sims = [GoalPoints(oracle, spec.goal_slice) for oracle in oracles]
 
     def imagine(obs: np.ndarray):
         cost.aim(torch.as_tensor(spec.targets(obs)))
-        for sim in sims:
-            sim.sync()
+        for oracle in oracles:
+            oracle.sync()
         return sims[0] if obs.ndim == 1 else _Batched(sims)
 
     return MPCAgent(planner, Energy([cost]), imagine, horizon=horizon, action_dim=action_dim,
                     device="cpu", seed=seed)
 
 
-def _flat(obs) -> np.ndarray:
-    """A (nested) dict observation or an array -> flat float64 vector in sorted key order."""
-    if isinstance(obs, dict):
-        return np.concatenate([_flat(obs[k]) for k in sorted(obs)])
-    return np.asarray(obs, dtype=np.float64).ravel()
+class GoalPoints:
+    """The true simulator as imagination of goal-space points: an `envs.oracle.SimulatorOracle`
+    (synced by the caller) rolls actions (N, H, A) out, and the `Imagined` it gives has as
+    `latents` the true points `obs[goal_slice]` (N, H + 1, G) after each decision (index 0
+    repeats index 1: the goal terms skip it), with zero rewards."""
 
-
-class TrueGoalImagination:
-    """The true simulator of `env` (from `make_env`) as imagination of goal-space points.
-
-    `sync()` captures the env's current MuJoCo state; calling it on actions (N, H, A) in [-1, 1]
-    steps a copy of the state through each sequence (with the env's action rescaling and repeat)
-    and returns an `Imagined` whose `latents` are the true points `obs[goal_slice]`
-    (N, H + 1, G) after each decision (index 0 repeats index 1: the goal terms skip it), with
-    zero rewards; the env is left exactly as it was. Supports Gymnasium MuJoCo
-    envs, Gymnasium-Robotics PointMaze and dm_control suite tasks. On PointMaze, `fast=True`
-    rolls all sequences at once (`agent.point_maze_rollout`); `False` steps each in Python.
-    """
-
-    def __init__(self, env: gym.Env, goal_slice: slice, fast: bool = True):
-        self.goal_slice = goal_slice
-        self._batched: PointMazeRollout | None = None
-        self.repeat = env.get_wrapper_attr("action_repeat")
-        self.to_env_action = env.get_wrapper_attr("to_env_action")
-        base = env.unwrapped
-        dm_env = getattr(base, "_env", None)
-        if hasattr(base, "point_env"):
-            self.model, self.data = base.point_env.model, base.point_env.data
-            self._step = self._point_maze_step(base)
-            if fast:
-                self._batched = PointMazeRollout(base)
-        elif dm_env is not None and hasattr(dm_env, "physics"):
-            physics, task = dm_env.physics, dm_env.task
-            self.model, self.data = physics.model.ptr, physics.data.ptr
-
-            def step(a):
-                task.before_step(a, physics)
-                physics.step(dm_env._n_sub_steps)
-                task.after_step(physics)
-                return _flat(task.get_observation(physics))
-
-            self._step = step
-            self._forward = physics.forward
-        elif hasattr(base, "data") and hasattr(base, "model"):
-            self.model, self.data = base.model, base.data
-            self._step = lambda a: _flat(base.step(a)[0])
-        else:
-            raise UserError(f"the goal oracle supports MuJoCo envs, not {base}")
-        if not hasattr(self, "_forward"):
-            self._forward = lambda: mujoco.mj_forward(self.model, self.data)
-        self._kind = mujoco.mjtState.mjSTATE_FULLPHYSICS.value
-        self._state: np.ndarray | None = None
-
-    def _point_maze_step(self, base) -> Callable[[np.ndarray], np.ndarray]:
-        """PointMaze's step without its reward and info bookkeeping (1.6x faster): what
-        `PointEnv.step` does to the state, then the flat observation (achieved_goal,
-        desired_goal, observation) in `make_env`'s sorted key order."""
-        point = base.point_env
-
-        def step(action: np.ndarray) -> np.ndarray:
-            point._clip_velocity()
-            point.data.ctrl[:] = np.clip(action, -1.0, 1.0)
-            mujoco.mj_step(point.model, point.data, nstep=point.frame_skip)
-            qpos, qvel = point.data.qpos, point.data.qvel
-            return np.concatenate([qpos[:2], base.goal, qpos, qvel])
-
-        return step
-
-    def sync(self) -> None:
-        """Capture the env's current MuJoCo state as the start of every rollout."""
-        state = np.empty(mujoco.mj_stateSize(self.model, self._kind))
-        mujoco.mj_getState(self.model, self.data, state, self._kind)
-        self._state = state
-
-    def rollout_points(self, actions: np.ndarray) -> np.ndarray:
-        """True goal-space points (N, H, G) after each decision of actions (N, H, A)."""
-        env_actions = self.to_env_action(actions)
-        if self._batched is not None:
-            obs = self._batched.observations(self._state, env_actions, self.repeat)
-            return obs[..., self.goal_slice]
-        n, horizon = env_actions.shape[:2]
-        points = np.empty((n, horizon, self.goal_slice.stop - self.goal_slice.start))
-        backup = mujoco.MjData(self.model)
-        copy_data(backup, self.model, self.data)
-        try:
-            for i in range(n):
-                mujoco.mj_setState(self.model, self.data, self._state, self._kind)
-                self._forward()
-                for h in range(horizon):
-                    for _ in range(self.repeat):
-                        obs = self._step(env_actions[i, h])
-                    points[i, h] = obs[self.goal_slice]
-        finally:
-            copy_data(self.data, self.model, backup)
-            self._forward()
-        return points
+    def __init__(self, oracle, goal_slice: slice):
+        self.oracle, self.goal_slice = oracle, goal_slice
 
     def __call__(self, actions: Tensor) -> Imagined:
-        if self._state is None:
-            raise RuntimeError("call sync() before imagining")
-        acts = actions.detach().cpu().numpy().astype(np.float64)
-        points = torch.as_tensor(self.rollout_points(acts), dtype=torch.float32)
-        n, horizon = acts.shape[:2]
+        obs = self.oracle.observations(actions)[..., self.goal_slice]
+        points = torch.as_tensor(obs, dtype=torch.float32)
+        n, horizon = actions.shape[:2]
         latents = torch.cat([points[:, :1], points], dim=1)
         zeros, ones = torch.zeros(n, horizon), torch.ones(n, horizon)
         return Imagined(actions, zeros, ones, torch.ones(n), latents.to(actions.device))
 
 
 class _Batched:
-    """Several `TrueGoalImagination`s as one imagination of (B, N, H, A) actions."""
+    """Several `GoalPoints` as one imagination of (B, N, H, A) actions."""
 
-    def __init__(self, sims: list[TrueGoalImagination]):
+    def __init__(self, sims: list[GoalPoints]):
         self.sims = sims
 
     def __call__(self, actions: Tensor) -> Imagined:

@@ -3,8 +3,8 @@
 Per task: record random (coloured-noise) episodes with their rewards zeroed, train the world model
 on them, fit the latent -> goal-space map (`world_model.goal_map`), then reach goals with the same
 CEM planner and goal energy (`agent.goals.GoalCost`) on (a) the learned model, (b) the true
-simulator (`TrueGoalImagination`: the same distance on true goal-space points) and compare with
-uniform random actions, at several planning budgets.
+simulator (`agent.goals.GoalPoints` over `envs.oracle.SimulatorOracle`: the same distance on true
+goal-space points) and compare with uniform random actions, at several planning budgets.
 
 Goals and success (issue 6): PointMaze — the env's own goal of each episode, success = the env's
 `info["success"]` (within 0.45) at any step, the episode stops there; reachers — the target, as the

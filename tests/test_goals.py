@@ -1,4 +1,4 @@
-"""Goal reaching: goal parsing, goal energies, the true goal imagination, `wmpc eval --goal`.
+"""Goal reaching: goal parsing, goal energies, the true goal points, `wmpc eval --goal`.
 
 The learning test trains a world model on reward-free random data of `GoalPointMass-v0`
 (tests/goal_point_env.py) and plans to each episode's own goal.
@@ -17,9 +17,10 @@ import pytest
 import torch
 
 from agent.cost import Imagined
-from agent.goals import GoalCost, TrueGoalImagination, parse_goal, resolve_goal
+from agent.goals import GoalCost, GoalPoints, parse_goal, resolve_goal
 from envs import make_env
 from envs.errors import UserError
+from envs.oracle import SimulatorOracle
 
 TESTS = Path(__file__).parent
 GOAL_ENV = "goal_point_env:GoalPointMass-v0"
@@ -75,12 +76,13 @@ def test_goal_cost_modes_and_batched_targets():
         GoalCost("median")
 
 
-def test_true_goal_imagination_matches_the_env_and_leaves_it_alone():
+def test_true_goal_points_match_the_env_and_leave_it_alone():
     env = make_env("PointMaze_UMaze-v3", seed=1, action_repeat=2)
     obs, _ = env.reset(seed=1)
     layout = env.get_wrapper_attr("goal_layout")
-    sim = TrueGoalImagination(env, layout["achieved_goal"])
-    sim.sync()
+    oracle = SimulatorOracle(env)
+    oracle.sync()
+    sim = GoalPoints(oracle, layout["achieved_goal"])
     actions = torch.as_tensor(np.random.default_rng(0).uniform(-1, 1, (3, 4, 2)),
                               dtype=torch.float32)
     points = sim(actions).latents
@@ -89,7 +91,7 @@ def test_true_goal_imagination_matches_the_env_and_leaves_it_alone():
         obs, *_ = env.step(actions[2, h].numpy())
         np.testing.assert_allclose(points[2, h + 1].numpy(), obs[layout["achieved_goal"]],
                                    atol=1e-6)
-    sim.sync()
+    oracle.sync()
     before = sim(actions[:1]).latents
     np.testing.assert_array_equal(sim(actions[:1]).latents, before)
 

@@ -1,4 +1,5 @@
-"""A user's own env package in miniature: importing it registers `Counter-v0`.
+"""A user's own env package in miniature: importing it registers `Counter-v0` and
+`CountedPendulum-v0`.
 
 `make_env("toy_plugin:Counter-v0")` imports this module first (Gymnasium's `module:EnvId` form).
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.envs.mujoco.inverted_pendulum_v5 import InvertedPendulumEnv
 
 
 class Counter(gym.Env):
@@ -46,3 +48,25 @@ class Counter(gym.Env):
 
 
 gym.register("Counter-v0", entry_point=Counter, max_episode_steps=100)
+
+
+class CountedPendulum(InvertedPendulumEnv):
+    """Gymnasium's InvertedPendulum with a step counter inside `step` that refuses to go past
+    `max_path_length`, as Meta-World's envs do (`curr_path_length`)."""
+
+    def __init__(self, max_path_length: int = 20, **kwargs):
+        super().__init__(**kwargs)
+        self.max_path_length, self.curr_path_length = max_path_length, 0
+
+    def reset_model(self):
+        self.curr_path_length = 0
+        return super().reset_model()
+
+    def step(self, action):
+        if self.curr_path_length >= self.max_path_length:
+            raise ValueError("You must reset the env manually once truncate==True")
+        self.curr_path_length += 1
+        return super().step(action)
+
+
+gym.register("CountedPendulum-v0", entry_point=CountedPendulum)

@@ -4,7 +4,7 @@
 is 1), so one long `mujoco.rollout` would differ from the env. Here every simulator step is one
 `mujoco.rollout` call over all N sequences at once, with the clip applied to the N states in
 NumPy between calls: about 4x faster than stepping each sequence in Python, and equal to it up to
-the constraint solver's warm start (positions agree to about 1e-6; tests/test_goal_oracle.py).
+the constraint solver's warm start (positions agree to about 1e-6; tests/test_oracle.py).
 """
 
 from __future__ import annotations
