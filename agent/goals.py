@@ -41,20 +41,36 @@ class GoalSpec:
     """What to reach, resolved against an env's observation layout."""
 
     kind: str
-    """`observation` (a whole goal observation), `goal_space` (a fixed target) or `env` (the
-    env's own goal of each episode, read from the `desired_goal` slice of every observation)."""
+    """`observation` (a whole goal observation), `goal_space` (a fixed target), `env` (the
+    env's own goal of each episode, read from the `desired_goal` slice of every observation) or
+    `episode` (the env's own goal observation of each episode, given at reset: OGBench's)."""
     goal_slice: slice
     """Slice of the flat observation (O,) that is compared with the target."""
     values: np.ndarray | None = None
-    """The target: (O,) for `observation`, (G,) for `goal_space`, None for `env`."""
+    """The target: (O,) for `observation`, (G,) for `goal_space`, None for `env` and `episode`."""
     target_slice: slice | None = None
     """For `env`: the slice of the observation holding the env's goal (`desired_goal`)."""
+    episode_goals: Callable[[], np.ndarray] | None = None
+    """For `episode`: the goal observations (B, O) of the B envs' current episodes."""
 
     def targets(self, obs: np.ndarray) -> np.ndarray:
         """Targets for observations (O,) or (B, O): (G,) or (B, G) (or (O,)/(B, O))."""
         if self.kind == "env":
             return np.asarray(obs[..., self.target_slice], dtype=np.float32)
+        if self.kind == "episode":
+            goals = self.episode_goals()
+            return goals if obs.ndim == 2 else goals[0]
         return np.broadcast_to(self.values, (*obs.shape[:-1], self.values.shape[-1])).copy()
+
+    @property
+    def env_judges_success(self) -> bool:
+        """True when the goal is the env's own, so its own `info["success"]` is the test."""
+        return self.kind in ("env", "episode")
+
+    @property
+    def whole_observation(self) -> bool:
+        """True when the target is a whole observation (compared in latent space)."""
+        return self.kind in ("observation", "episode")
 
 
 def goal_layout(env: gym.Env) -> dict[str, slice] | None:
@@ -125,21 +141,30 @@ def _dataset_frame(text: str) -> np.ndarray:
     return obs[step].astype(np.float32)
 
 
-def resolve_goal(goal: np.ndarray | str | None, env: gym.Env, env_id: str) -> GoalSpec | None:
-    """The `GoalSpec` of a parsed `--goal` on `env`; None when there is no goal to reach.
+def resolve_goal(goal: np.ndarray | str | None, envs: list[gym.Env],
+                 env_id: str) -> GoalSpec | None:
+    """The `GoalSpec` of a parsed `--goal` on `envs` (one per problem of a batch); None when
+    there is no goal to reach.
 
-    With no `--goal`, an env with goals of its own (a `desired_goal`) gives the `env` spec.
+    With no `--goal`, an env with goals of its own (a `desired_goal`, or a goal observation at
+    each reset) gives the `env` or `episode` spec.
     """
+    env = envs[0]
     obs_dim = int(env.observation_space.shape[0])
     layout = goal_layout(env)
     if goal is None or (isinstance(goal, str) and goal == "env"):
-        if layout is None:
-            if goal is None:
-                return None
-            raise UserError(f"{env_id} has no goals of its own (no desired_goal in its "
-                            "observation); give --goal as a JSON list, a .npy file or "
-                            "dataset:PATH:EPISODE:STEP")
-        return GoalSpec("env", layout["achieved_goal"], None, layout["desired_goal"])
+        if layout is not None:
+            return GoalSpec("env", layout["achieved_goal"], None, layout["desired_goal"])
+        if has_episode_goals(env):
+            def episode_goals() -> np.ndarray:
+                return np.stack([e.get_wrapper_attr("episode_goal") for e in envs])
+
+            return GoalSpec("episode", slice(0, obs_dim), episode_goals=episode_goals)
+        if goal is None:
+            return None
+        raise UserError(f"{env_id} has no goals of its own (no desired_goal in its "
+                        "observation, no goal at reset); give --goal as a JSON list, a .npy "
+                        "file or dataset:PATH:EPISODE:STEP")
     if goal.size == obs_dim:
         return GoalSpec("observation", slice(0, obs_dim), goal)
     if layout is not None:
@@ -149,6 +174,15 @@ def resolve_goal(goal: np.ndarray | str | None, env: gym.Env, env_id: str) -> Go
         raise UserError(f"--goal has {goal.size} numbers; {env_id} needs {obs_dim} (an "
                         f"observation) or {size} (a goal-space target)")
     raise UserError(f"--goal has {goal.size} numbers; {env_id} needs {obs_dim} (an observation)")
+
+
+def has_episode_goals(env: gym.Env) -> bool:
+    """True when `env` gives a goal observation at each reset (`envs.wrappers.EpisodeGoal`)."""
+    try:
+        env.get_wrapper_attr("episode_goal")
+    except AttributeError:
+        return False
+    return True
 
 
 class GoalCost:
@@ -196,9 +230,8 @@ def learned_goal_agent(model, goal_map, spec: GoalSpec, planner, *, horizon: int
     `goal_map(latents)` with the target (`goal_map` is needed then).
     """
     device = model.device
-    if spec.kind == "observation":
+    if spec.whole_observation:
         costs = [GoalCost(mode)]
-        goal_z = model.encode(torch.as_tensor(spec.values, device=device))
     else:
         if goal_map is None:
             raise ValueError("goal-space targets need a goal map")
@@ -206,7 +239,9 @@ def learned_goal_agent(model, goal_map, spec: GoalSpec, planner, *, horizon: int
 
     def imagine(obs: np.ndarray) -> LatentImagination:
         z0 = model.encode(torch.as_tensor(obs, dtype=torch.float32, device=device))
-        if spec.kind == "observation":
+        if spec.whole_observation:
+            with torch.no_grad():
+                goal_z = model.encode(torch.as_tensor(spec.targets(obs), device=device))
             costs[0].aim(goal_z.expand(*z0.shape[:-1], goal_z.shape[-1]))
         else:
             for cost in costs:

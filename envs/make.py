@@ -25,10 +25,12 @@ from envs.suites import (
 )
 from envs.wrappers import (
     ActionRepeat,
+    EpisodeGoal,
     FlattenObservation,
     GoalInfo,
     RescaleAction,
     SeedFirstReset,
+    has_evaluation_tasks,
     is_goal_space,
 )
 
@@ -143,6 +145,8 @@ def make_env(
     if is_goal_space(env.observation_space):
         env = GoalInfo(env)
     env = FlattenObservation(env)
+    if has_evaluation_tasks(env.unwrapped):
+        env = EpisodeGoal(env)
     env = RescaleAction(env)
     env = ActionRepeat(env, repeat)
     if steps is not None:

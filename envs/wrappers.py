@@ -1,8 +1,8 @@
 """The wrappers `make_env` stacks on a raw environment; each overrides one hook.
 
 Order, innermost first: `GoalInfo` (goal-conditioned Dict envs only), `FlattenObservation`,
-`RescaleAction`, `ActionRepeat`, then Gymnasium's `TimeLimit` counting agent decisions, then
-`SeedFirstReset`.
+`EpisodeGoal` (envs with evaluation tasks, OGBench's), `RescaleAction`, `ActionRepeat`, then
+Gymnasium's `TimeLimit` counting agent decisions, then `SeedFirstReset`.
 """
 
 from __future__ import annotations
@@ -102,6 +102,36 @@ class GoalInfo(gym.Wrapper):
 def is_goal_space(space: gym.Space) -> bool:
     """True for a Dict observation space with exactly the keys of a goal-conditioned env."""
     return isinstance(space, gym.spaces.Dict) and set(space.spaces) == set(GOAL_KEYS)
+
+
+def has_evaluation_tasks(base: gym.Env) -> bool:
+    """True for an env with numbered evaluation tasks and a goal observation per episode, as
+    OGBench's (`task_infos`, `reset(options={"task_id": k})`, `info["goal"]`)."""
+    return isinstance(getattr(base, "task_infos", None), list | tuple) and bool(base.task_infos)
+
+
+class EpisodeGoal(gym.Wrapper):
+    """Reads the goal observation an env gives at reset (`info["goal"]`, OGBench's convention)
+    into `episode_goal`, flat as the observation, and picks the evaluation task of a seeded
+    reset: task `seed % num_tasks + 1` (so seeds 0..4 go over OGBench's five tasks), unless
+    `options` names one.
+    """
+
+    def __init__(self, env: FlattenObservation):
+        super().__init__(env)
+        self.num_tasks = len(env.unwrapped.task_infos)
+        self.episode_goal: np.ndarray | None = None
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]:
+        options = dict(options or {})
+        if seed is not None and not {"task_id", "task_info"} & set(options):
+            options["task_id"] = seed % self.num_tasks + 1
+        obs, info = self.env.reset(seed=seed, options=options)
+        if "goal" not in info:
+            raise UserError(f"{self.env.unwrapped} has evaluation tasks but reported no "
+                            "info['goal'] at reset")
+        self.episode_goal = self.env.observation(info["goal"])
+        return obs, info
 
 
 class RescaleAction(gym.ActionWrapper):

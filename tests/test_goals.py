@@ -24,6 +24,7 @@ from envs.oracle import SimulatorOracle
 
 TESTS = Path(__file__).parent
 GOAL_ENV = "goal_point_env:GoalPointMass-v0"
+TASK_ENV = "goal_point_env:TaskPointMass-v0"
 
 
 def _wmpc(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -46,16 +47,38 @@ def test_parse_goal_forms(tmp_path):
 
 def test_resolve_goal_sizes():
     env = make_env(GOAL_ENV)
-    assert resolve_goal(None, env, GOAL_ENV).kind == "env"
-    spec = resolve_goal(np.zeros(2, np.float32), env, GOAL_ENV)
+    assert resolve_goal(None, [env], GOAL_ENV).kind == "env"
+    spec = resolve_goal(np.zeros(2, np.float32), [env], GOAL_ENV)
     assert spec.kind == "goal_space" and spec.goal_slice == slice(0, 2)
-    assert resolve_goal(np.zeros(8, np.float32), env, GOAL_ENV).kind == "observation"
+    assert resolve_goal(np.zeros(8, np.float32), [env], GOAL_ENV).kind == "observation"
     with pytest.raises(UserError, match="needs 8 .* or 2"):
-        resolve_goal(np.zeros(3, np.float32), env, GOAL_ENV)
+        resolve_goal(np.zeros(3, np.float32), [env], GOAL_ENV)
     plain = make_env("point_env:PointMass-v0")
-    assert resolve_goal(None, plain, "PointMass") is None
+    assert resolve_goal(None, [plain], "PointMass") is None
     with pytest.raises(UserError, match="no goals of its own"):
-        resolve_goal("env", plain, "PointMass")
+        resolve_goal("env", [plain], "PointMass")
+
+
+def test_episode_goals_read_at_reset_per_env_and_task():
+    envs = [make_env(TASK_ENV, seed=0) for _ in range(2)]
+    infos = [env.reset(seed=seed)[1] for env, seed in zip(envs, (0, 3), strict=True)]
+    assert [info["task_id"] for info in infos] == [1, 4]  # seed % 5 + 1
+    spec = resolve_goal(None, envs, TASK_ENV)
+    assert spec.kind == "episode" and spec.env_judges_success and spec.whole_observation
+    obs = np.zeros((2, 4), np.float32)
+    want = np.stack([info["goal"] for info in infos])
+    np.testing.assert_array_equal(spec.targets(obs), want)
+    np.testing.assert_array_equal(spec.targets(obs[0]), want[0])
+    assert envs[0].reset(seed=0, options={"task_id": 5})[1]["task_id"] == 5
+    np.testing.assert_array_equal(spec.targets(obs)[0], envs[0].get_wrapper_attr("episode_goal"))
+
+
+def test_cli_eval_reads_the_env_goal_of_each_episode(tmp_path):
+    result = _wmpc("eval", "--env", TASK_ENV, "--planner", "random", "--episodes", "5",
+                   "--json", "out.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "out.json").read_text())
+    assert summary["goal"] == "episode" and summary["success_rate"] is not None
 
 
 def test_goal_cost_modes_and_batched_targets():

@@ -263,3 +263,17 @@ def test_copy_data_without_the_binding_steps_like_the_source():
     np.testing.assert_array_equal(dst.qpos, src.qpos)
     np.testing.assert_array_equal(dst.qvel, src.qvel)
     assert dst.time == src.time
+
+
+def test_ogbench_goal_of_each_episode_is_read_and_reaching_it_is_success():
+    if importlib.util.find_spec("ogbench") is None:
+        pytest.skip("ogbench is not installed")
+    env = make_env("ogbench:pointmaze-medium-v0", seed=0)
+    obs, info = env.reset(seed=2)
+    goal = env.get_wrapper_attr("episode_goal")
+    np.testing.assert_allclose(goal, np.asarray(info["goal"], np.float32).ravel())
+    assert env.unwrapped.cur_task_id == 3  # seed % 5 + 1
+    env.unwrapped.set_xy(goal[:2])
+    _, _, _, _, info = env.step(np.zeros(2, np.float32))
+    assert info["success"]
+    env.close()

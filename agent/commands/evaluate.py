@@ -89,11 +89,11 @@ def command(
     if video:
         disable_shadows(envs[0])
     kind = "random" if planner == "random" else "oracle" if oracle else "model"
-    spec = resolve_goal(parsed_goal, envs[0], env)
+    spec = resolve_goal(parsed_goal, envs, env)
     if spec is None:
         policy = make_eval_policy(kind, envs, agent_cfg, run, env, device, seed)
     else:
-        if spec.kind != "env":
+        if not spec.env_judges_success:
             envs = [GoalSuccess(e, spec, goal_tolerance) for e in envs]
         policy = _goal_policy(kind, spec, envs, agent_cfg, run, env, device, seed,
                               agent_cfg.goal_energy)
@@ -134,7 +134,7 @@ def _goal_policy(kind, spec, envs, agent_cfg, run, env_id, device, seed, mode):
                                  horizon=agent_cfg.horizon, action_dim=action_dim, mode=mode,
                                  seed=seed)
     model = load_run_model(run, env_id, envs[0], device)
-    goal_map = None if spec.kind == "observation" else goal_map_for_run(run, model, spec.goal_slice)
+    goal_map = None if spec.whole_observation else goal_map_for_run(run, model, spec.goal_slice)
     return learned_goal_agent(model, goal_map, spec, make_planner(agent_cfg, device, seed),
                               horizon=agent_cfg.horizon, action_dim=action_dim, mode=mode,
                               seed=seed)
