@@ -317,7 +317,8 @@ class GoalSuccess(gym.Wrapper):
 
 def goal_map_for_run(run: Path, model, goal_slice: slice):
     """The run's latent -> goal-space map for `goal_slice`: read from `RUN/goal_map.pt`, or fitted
-    on the run's training data (named in its config.json) and saved there."""
+    on the run's training data (named in its config.json, or a `wmpc run`'s own `RUN/dataset/`)
+    and saved there."""
     from agent.runs import load_config
     from world_model.data import load_trajectories
     from world_model.goal_map import GOAL_MAP_NAME, fit_goal_map, load_goal_map, save_goal_map
@@ -329,8 +330,10 @@ def goal_map_for_run(run: Path, model, goal_slice: slice):
             return goal_map
     data = load_config(Path(run)).get("data")
     if not data or data == "<buffer>":
-        raise UserError(f"{run} names no training data to fit its latent-to-goal map on; "
-                        "give the goal as a whole observation instead")
+        data = str(Path(run) / "dataset")  # a `wmpc run` folder's own trajectories
+        if not Path(data).is_dir():
+            raise UserError(f"{run} names no training data to fit its latent-to-goal map on "
+                            "and holds no dataset/; give the goal as a whole observation instead")
     buffer = load_trajectories(data)
     if buffer.obs_dim != model.cfg.obs_dim:
         raise UserError(f"the data {data} of {run} has observations of size {buffer.obs_dim}, "

@@ -81,6 +81,21 @@ def test_cli_eval_reads_the_env_goal_of_each_episode(tmp_path):
     assert summary["goal"] == "episode" and summary["success_rate"] is not None
 
 
+def test_eval_of_a_run_folder_reaches_for_goals_from_the_run_own_data(tmp_path):
+    small = ["--set", "run.seed_steps=60", "--set", "run.pretrain_updates=2", "--set",
+             "model.latent_dim=8", "--set", "model.hidden_dim=16", "--set", "train.batch_size=8",
+             "--set", "agent.num_elites=4", "--samples", "16", "--iterations", "1",
+             "--eval-every", "1000", "--no-progress"]
+    ran = _wmpc("run", "--env", GOAL_ENV, "--out", "run", "--steps", "80", *small, cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert (tmp_path / "run" / "dataset").is_dir()
+    result = _wmpc("eval", "--run", "run", "--episodes", "2", "--json", "out.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "out.json").read_text())
+    assert summary["env"] == GOAL_ENV and summary["goal"] == "env"
+    assert (tmp_path / "run" / "goal_map.pt").is_file()
+
+
 def test_goal_cost_modes_and_batched_targets():
     # one problem, 2 sequences, H = 3, points on a line; target at 1.0
     points = torch.tensor([[0.0, 2.0, 5.0, 3.0], [0.0, 1.5, 1.2, 0.0]]).unsqueeze(-1)
