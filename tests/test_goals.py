@@ -81,7 +81,7 @@ def test_cli_eval_reads_the_env_goal_of_each_episode(tmp_path):
     assert summary["goal"] == "episode" and summary["success_rate"] is not None
 
 
-def test_eval_of_a_run_folder_reaches_for_goals_from_the_run_own_data(tmp_path):
+def test_a_run_folder_remembers_its_env_for_eval_and_collect(tmp_path):
     small = ["--set", "run.seed_steps=60", "--set", "run.pretrain_updates=2", "--set",
              "model.latent_dim=8", "--set", "model.hidden_dim=16", "--set", "train.batch_size=8",
              "--set", "agent.num_elites=4", "--samples", "16", "--iterations", "1",
@@ -93,7 +93,13 @@ def test_eval_of_a_run_folder_reaches_for_goals_from_the_run_own_data(tmp_path):
     assert result.returncode == 0, result.stderr
     summary = json.loads((tmp_path / "out.json").read_text())
     assert summary["env"] == GOAL_ENV and summary["goal"] == "env"
-    assert (tmp_path / "run" / "goal_map.pt").is_file()
+    assert (tmp_path / "run" / "goal_map.pt").is_file()  # fitted on RUN/dataset/
+    collected = _wmpc("collect", "--policy", "run", "--steps", "20", "--out", "more",
+                      "--no-progress", cwd=tmp_path)
+    assert collected.returncode == 0, collected.stderr
+    assert GOAL_ENV in collected.stdout
+    bare = _wmpc("collect", "--steps", "20", "--out", "none", cwd=tmp_path)
+    assert bare.returncode == 2 and "give --env" in bare.stderr.strip().splitlines()[-1]
 
 
 def test_goal_cost_modes_and_batched_targets():

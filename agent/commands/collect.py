@@ -51,14 +51,16 @@ def _policy(name: str, env_id: str, env_kwargs: dict, beta: float, seed: int):
 
 
 def command(
-    env: Annotated[str, typer.Option("--env", help="Environment id (see `wmpc envs`).")],
     steps: Annotated[int, typer.Option(help="Agent decisions to record (last episode cut).")],
     out: Annotated[Path, typer.Option(help="Dataset folder to create (a Minari dataset).")],
+    env: Annotated[str | None, typer.Option(
+        "--env", help="Environment id (see `wmpc envs`); with --policy RUN, the run's.")] = None,
     policy: Annotated[str, typer.Option(help="random, colored, or a run folder.")] = "random",
     beta: Annotated[float, typer.Option(help="Colour of --policy colored: 0 white, 1 pink.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Seed of the env and the policy.")] = 0,
     append: Annotated[bool, typer.Option(help="Add episodes to an existing --out.")] = False,
-    env_kwargs: Annotated[str | None, typer.Option(help="JSON keyword arguments.")] = None,
+    env_kwargs: Annotated[str | None, typer.Option(
+        help="JSON keyword arguments; with --policy RUN and no --env, the run's.")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Record whole episodes as a Minari dataset readable by plain `minari`."""
@@ -66,6 +68,16 @@ def command(
     from envs.record import collect
 
     kwargs = parse_env_kwargs(env_kwargs)
+    if env is None:
+        if policy in ("random", "colored"):
+            raise UserError("give --env ID (or --policy RUN, whose env is used)")
+        from agent.runs import run_env
+
+        if not Path(policy).is_dir():
+            raise UserError(f"--policy {policy!r} is neither random, colored nor an existing "
+                            "run folder")
+        env, saved_kwargs = run_env(Path(policy))
+        kwargs = kwargs or saved_kwargs
     if out.exists() and not append:
         raise UserError(f"{out} already exists; pass --append to add episodes to it")
     chosen = _policy(policy, env, kwargs, beta, seed)
