@@ -3,7 +3,8 @@
 
 No decoder and no negatives: the predictor's rollout from the first observation's latent is pulled
 towards the target encoder's latents of the later observations; collapse is prevented by VICReg's
-variance and covariance terms on the online latents (or by SimNorm, see `ModelConfig`).
+variance and covariance terms on the online latents (or by SimNorm, see `ModelConfig`); trained
+data-parallel, those terms see every rank's latents (`world_model.distributed.gather_rows`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from world_model import twohot
+from world_model.distributed import gather_rows
 from world_model.model import WorldModel
 
 LOSS_TERMS = ("prediction", "variance", "covariance", "reward", "termination", "value", "actor")
@@ -125,7 +127,7 @@ def world_model_loss(model: WorldModel, batch: dict[str, torch.Tensor]
         termination = online.new_zeros(())
 
     if cfg.anti_collapse == "vicreg":
-        variance, covariance, std = vicreg_terms(online.reshape(-1, cfg.latent_dim))
+        variance, covariance, std = vicreg_terms(gather_rows(online.reshape(-1, cfg.latent_dim)))
     else:
         variance = covariance = online.new_zeros(())
         std = online.float().reshape(-1, cfg.latent_dim).std(0).mean().detach()

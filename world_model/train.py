@@ -1,8 +1,8 @@
 """Training: `TrainConfig`, `Trainer` (one gradient step + EMA; optional CUDA-graph fast path)
 and `train_offline` (what `wmpc train` runs: split, progress, TensorBoard, checkpoints, resume).
 
-Nothing here touches global state (no global seeds, default dtypes or devices), so it can run
-unchanged under torchrun.
+Nothing here touches global state (no global seeds, default dtypes or devices); under torchrun
+the same code trains data-parallel (`world_model.distributed`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from world_model.checkpoint import (
 from world_model.compiled import compiled
 from world_model.config import ModelConfig
 from world_model.data import ReplayBuffer
+from world_model.distributed import Ranks, agree, start, stop
 from world_model.errors import user_error
 from world_model.losses import world_model_loss
 from world_model.metrics import evaluate_model
@@ -103,11 +104,12 @@ class Trainer:
     """Updates a `WorldModel` from batches of windows (see `ReplayBuffer.sample`).
 
     `generator` (numpy) is the trainer's own source of randomness for drawing batches; it is part
-    of the state, so `state_dict()`/`load_state_dict()` resume exactly.
+    of the state, so `state_dict()`/`load_state_dict()` resume exactly. With `ranks` of a torchrun
+    world, the loss runs under DDP (uncompiled), which averages the gradients over the ranks.
     """
 
     def __init__(self, model: WorldModel, cfg: TrainConfig, device: torch.device | str = "cpu",
-                 seed: int = 0):
+                 seed: int = 0, ranks: Ranks = Ranks()):
         self.device = torch.device(device)
         self.model = model.to(self.device)
         self.cfg = cfg
@@ -123,7 +125,14 @@ class Trainer:
         self._params = model.trainable_parameters()
         self.optimizer = torch.optim.Adam(self._params, lr=cfg.lr, **options)
         self._ema_online, self._ema_target = model.ema_pairs()
-        self._loss = compiled(world_model_loss, self.device) if cfg.compile else world_model_loss
+        if ranks.world > 1:
+            ddp = torch.nn.parallel.DistributedDataParallel(_Loss(model),
+                                                            find_unused_parameters=True)
+            self._loss = lambda _, batch: ddp(batch)
+        elif cfg.compile:
+            self._loss = compiled(world_model_loss, self.device)
+        else:
+            self._loss = world_model_loss
         self._reset_graph()
 
     def update(self, batch: Mapping[str, torch.Tensor]) -> dict[str, float]:
@@ -217,6 +226,17 @@ class Trainer:
         self._side = torch.cuda.Stream(self.device) if self._graphed else None
 
 
+class _Loss(torch.nn.Module):
+    """`world_model_loss` of `model` as a module, for DDP to wrap."""
+
+    def __init__(self, model: WorldModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: dict[str, torch.Tensor]):
+        return world_model_loss(self.model, batch)
+
+
 @contextlib.contextmanager
 def _matmul_precision(precision: str | None) -> Iterator[None]:
     """Set torch's float32 matmul precision for the block, then restore it (None: leave it)."""
@@ -244,16 +264,29 @@ def train_offline(data: str | ReplayBuffer, out: str | Path, cfg: TrainConfig = 
     its checkpoint with the saved configs and seed (only `cfg.steps` is taken from the caller),
     giving the same losses as an uninterrupted run. source: where a ReplayBuffer `data` was
     read from (saved as the run's data, for the goal map). agent: the planning settings saved
-    in config.json for `wmpc eval`. Returns the last validation metrics.
+    in config.json for `wmpc eval`. Returns the last validation metrics. Under torchrun each rank
+    trains on its shard of `world` x `cfg.batch_size` windows and only rank 0 writes or
+    evaluates (the other ranks return {}).
     """
+    out = Path(out)
+    ckpt = out / CHECKPOINT_NAME
+    source = source or ("<buffer>" if isinstance(data, ReplayBuffer) else str(data))
+    ranks, device = start(str(device))
+    agree(ranks, data=source, out=str(out.resolve()))
+    try:
+        return _train(data, out, ckpt, source, cfg, model_cfg, device, seed, resume, progress,
+                      agent, ranks)
+    finally:
+        stop(ranks)
+
+
+def _train(data, out: Path, ckpt: Path, source: str, cfg: TrainConfig, model_cfg, device: str,
+           seed: int, resume: bool, progress: bool, agent, ranks: Ranks) -> dict[str, float]:
     from torch.utils.tensorboard import SummaryWriter
     from tqdm import tqdm
 
     from world_model.data import load_trajectories
 
-    out = Path(out)
-    ckpt = out / CHECKPOINT_NAME
-    source = source or ("<buffer>" if isinstance(data, ReplayBuffer) else str(data))
     buffer = data if isinstance(data, ReplayBuffer) else load_trajectories(data)
     env_id = buffer.metadata.get("env_id")
     payload = None
@@ -273,26 +306,32 @@ def train_offline(data: str | ReplayBuffer, out: str | Path, cfg: TrainConfig = 
     train_buf, val_buf = buffer.split_episodes(cfg.val_fraction, seed)
     if int(train_buf.episode_lengths().max()) < cfg.horizon:
         raise user_error(f"no training episode has {cfg.horizon} steps; use a shorter --horizon")
-    trainer = Trainer(model, cfg, device, seed)
+    trainer = Trainer(model, cfg, device, seed, ranks)
     eval_horizon = min(cfg.eval_horizon, int(val_buf.episode_lengths().max()))
     if payload is not None:
         trainer.load_state_dict(payload["trainer"])
     else:
         model.update_normaliser(torch.from_numpy(train_buf.observations().copy()))
     extra = {"train": cfg.to_dict(), "seed": seed, "data": source, "dataset": buffer.metadata,
-             **({"agent": dict(agent)} if agent is not None else {})}
+             **({"agent": dict(agent)} if agent is not None else {}),
+             **({"ranks": ranks.world} if ranks.world > 1 else {})}
+    metrics: dict[str, float] = {}
+    if not ranks.writer:
+        while trainer.step < cfg.steps:
+            batch = train_buf.sample(cfg.batch_size * ranks.world, cfg.horizon, trainer.generator)
+            trainer.update_async(ranks.shard(batch))
+        return metrics
     atomic_write_json(out / "config.json", {"model": model.cfg.to_dict(), "device": str(device),
                                             "train_episodes": train_buf.num_episodes,
                                             "val_episodes": val_buf.num_episodes, **extra})
     writer = SummaryWriter(str(out), purge_step=trainer.step if resume else None)
-    metrics: dict[str, float] = {}
     bar = tqdm(total=cfg.steps, initial=trainer.step, disable=not progress, desc="train",
                dynamic_ncols=True)
     saved_at = time.monotonic()
     try:
         while trainer.step < cfg.steps:
-            batch = train_buf.sample(cfg.batch_size, cfg.horizon, trainer.generator)
-            stats = trainer.update_async(batch)
+            batch = train_buf.sample(cfg.batch_size * ranks.world, cfg.horizon, trainer.generator)
+            stats = trainer.update_async(ranks.shard(batch))
             step, last = trainer.step, trainer.step == cfg.steps
             bar.update(1)
             if step % cfg.log_every == 0 or last:

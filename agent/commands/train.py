@@ -37,7 +37,9 @@ def command(
     """Train the JEPA world model on logged trajectories; --resume continues exactly.
 
     Settings: the defaults, then the family file of the data's env, then --config, --set and the
-    flags; the agent section is saved with the run for `wmpc eval`."""
+    flags; the agent section is saved with the run for `wmpc eval`. Under torchrun
+    (`torchrun --nproc-per-node N "$(which wmpc)" train ...`) it trains data-parallel, each rank
+    on --batch-size windows."""
     from agent.settings import resolve
     from world_model.data import load_trajectories
     from world_model.errors import user_error
@@ -57,6 +59,8 @@ def command(
     metrics = train_offline(buffer, out, settings.train, settings.model, device=device,
                             seed=seed, resume=resume, progress=progress, source=data,
                             agent=dataclasses.asdict(settings.agent))
+    if not metrics:  # a torchrun rank other than 0: rank 0 reports
+        return
     k = max(int(name.rsplit("k", 1)[1]) for name in metrics if name.startswith("pred_ratio_k"))
     typer.echo(f"validation: {k}-step prediction error / copy-last "
                f"{metrics[f'pred_ratio_k{k}']:.3f} (shuffled actions "
