@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from benchmarks import task_report
-from benchmarks.launcher import launch, usable_cores
+from benchmarks.launcher import LAUNCHERS, check_launcher, launch, make_launcher, usable_cores
 from benchmarks.provenance import ROOT, commit, machine, today, write_csv, write_text
 from benchmarks.stats import action_repeat, env_steps
 from envs.errors import UserError
@@ -52,7 +52,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--seeds", default=None,
                    help="the runs to do now, among report and tuning seeds [default: report]")
     p.add_argument("--workers", type=int, default=usable_cores(),
-                   help="runs at once, one process each [default: usable cores]")
+                   help="runs at once, one process or job each [default: usable cores]")
+    p.add_argument("--launcher", default="local",
+                   help=f"where runs go ({', '.join(LAUNCHERS)}): local processes, SLURM jobs "
+                   "(submitit) or Ray tasks")
+    p.add_argument("--launcher-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a submitit parameter for --launcher slurm, e.g. slurm_partition=gpu "
+                   "(repeatable)")
     p.add_argument("--random-episodes", type=int, default=10, help="random-action episodes")
     p.add_argument("--oracle-episodes", type=int, default=1, help="0 skips the oracle (slow)")
     p.add_argument("--device", default="cpu")
@@ -65,6 +71,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="run nothing: rebuild CSV, plot and report from the run folders "
                    "(their configurations are not checked; the report lists each run's)")
     args = p.parse_args(argv)
+    check_launcher(args.launcher)
     if args.runs is None:
         args.runs = ROOT / "runs" / ("bench_tasks_quick" if args.quick else "bench_tasks")
     if args.quick:
@@ -338,6 +345,17 @@ def _source(row: dict) -> tuple:
     return (row["task"], row["kind"], row["seed"] if row["kind"] == "wmpc" else None)
 
 
+def _launcher_options(pairs: list[str]) -> dict:
+    """`--launcher-option KEY=VALUE` pairs -> {KEY: VALUE} (numbers as numbers)."""
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UserError(f"--launcher-option takes KEY=VALUE, got {pair!r}")
+        options[key] = int(value) if value.isdigit() else value
+    return options
+
+
 def main(argv: list[str]) -> None:
     """`wmpc bench tasks [flags]`: check, run what is missing, write CSV, plot and report."""
     args = parse(argv)
@@ -357,8 +375,12 @@ def main(argv: list[str]) -> None:
                    task_report.markdown(rows, args.anchors, p, header, failures, f"{name}.png"))
 
     if p.jobs:
-        print(f"{len(p.jobs)} jobs, {args.workers} at a time; run folders in {args.runs}")
-        failures.update(launch(p.jobs, run_job, args.workers, on_change=write, tick=600))
+        launcher = make_launcher(args.launcher, args.runs / "submitit",
+                                 _launcher_options(args.launcher_option))
+        print(f"{len(p.jobs)} jobs, {args.workers} at a time on {args.launcher}; run folders in "
+              f"{args.runs}")
+        failures.update(launch(p.jobs, run_job, args.workers, on_change=write, tick=600,
+                               launcher=launcher))
     write()
     print(f"wrote {args.out / name}.csv, .png and .md")
     if failures:

@@ -5,11 +5,15 @@ The jobs are the functions below (no training): each child imports this module t
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import time
 from pathlib import Path
 
-from benchmarks.launcher import launch
+import pytest
+
+from benchmarks.launcher import launch, make_launcher
+from envs.errors import UserError
 
 
 def meet(job: tuple[Path, str, str]) -> None:
@@ -60,3 +64,40 @@ def test_a_failed_job_is_retried_once_then_reported_while_others_finish(tmp_path
     assert (tmp_path / "flaky.done").exists()
     assert (tmp_path / "broken.attempts").read_text() == "xx"  # tried twice, not more
     assert len(seen) >= 2  # the parent heard of the jobs' ends (to rewrite its files)
+
+
+def test_a_launcher_that_is_not_installed_is_one_line(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("ray", "submitit") else real(name, *a))
+    for name in ("ray", "slurm"):
+        with pytest.raises(UserError, match=rf"pip install 'wmpc\[{name}\]'"):
+            make_launcher(name)
+    with pytest.raises(UserError, match="unknown launcher"):
+        make_launcher("kubernetes")
+
+
+@pytest.mark.slow
+def test_submitit_local_executor_runs_retries_and_reports(tmp_path, monkeypatch):
+    pytest.importorskip("submitit")
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))  # the jobs' module, in the child
+    slurm = make_launcher("slurm", tmp_path / "logs", {"timeout_min": 5}, cluster="local")
+    jobs = {"flaky": (tmp_path, "flaky"), "broken": (tmp_path, "broken")}
+    failed = launch(jobs, dispatch, workers=2, log=print, launcher=slurm)
+    assert failed == {"broken": "ValueError: no such task"}
+    assert (tmp_path / "flaky.done").exists()
+    assert (tmp_path / "broken.attempts").read_text() == "xx"
+
+
+@pytest.mark.slow
+def test_ray_runs_retries_and_reports(tmp_path, monkeypatch):
+    ray = pytest.importorskip("ray")
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))  # the jobs' module, in workers
+    jobs = {"flaky": (tmp_path, "flaky"), "broken": (tmp_path, "broken")}
+    try:
+        failed = launch(jobs, dispatch, workers=2, log=print, launcher=make_launcher("ray"))
+    finally:
+        ray.shutdown()
+    assert failed == {"broken": "ValueError: no such task"}
+    assert (tmp_path / "flaky.done").exists()
+    assert (tmp_path / "broken.attempts").read_text() == "xx"

@@ -88,6 +88,7 @@ def test_report_only_uses_report_seeds_at_exactly_each_budget(tmp_path):
     (["--report-seeds", "1,2", "--tuning-seeds", "2,3"], "both report and tuning"),
     (["--seeds", "7"], "neither report nor tuning"),
     (["--eval-every", "30000"], "does not divide"),
+    (["--launcher", "kubernetes"], "unknown launcher"),
 ])
 def test_bad_input_is_one_error_and_writes_nothing(tmp_path, flags, message):
     out = tmp_path / "out"
