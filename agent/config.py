@@ -101,11 +101,18 @@ class RunConfig:
     """Episodes per evaluation, planned as one batch."""
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments passed to the environment's constructor."""
+    num_envs: int = 1
+    """Envs stepped at once, one batched plan for all (Gymnasium's AsyncVectorEnv for more than
+    one); every env's decisions count towards `steps`, which must be a multiple of it."""
 
     def __post_init__(self) -> None:
-        for name in ("steps", "eval_every", "eval_episodes"):
+        for name in ("steps", "eval_every", "eval_episodes", "num_envs"):
             if not getattr(self, name) >= 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("steps", "eval_every"):
+            if getattr(self, name) % self.num_envs:
+                raise ValueError(f"{name} ({getattr(self, name)}) must be a multiple of num_envs "
+                                 f"({self.num_envs})")
         for name in ("seed_steps", "pretrain_updates", "updates_per_step"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")

@@ -7,10 +7,17 @@ itself is also saved at the end of the run, for `wmpc eval` and `load_world_mode
 at every evaluation in `checkpoints/step_<step>/` (a folder `wmpc eval --run` takes). Steps in
 run folders count decisions; TensorBoard's x axis is environment steps (decisions x the env's
 action repeat, the anchors' axis), with `eval/decisions` logged beside.
+
+With `num_envs` N > 1 the run steps N envs at once (Gymnasium's AsyncVectorEnv, one process each)
+with one batched plan for all of them, and every env's decisions count. An episode end of env 0
+is an episode boundary of all: the others' episodes are cut there (stored as truncated, as a time
+limit would), so a resume point never holds half an episode and resume stays exact. Episodes of
+envs 1..N-1 that end earlier start again at once.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 import traceback
 from dataclasses import asdict, dataclass
@@ -18,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
@@ -25,7 +33,7 @@ from agent import runs
 from agent.build import learned_agent
 from agent.config import AgentConfig, RunConfig, explore_std_at
 from agent.evaluate import run_episodes
-from envs import make_env
+from envs import convention_for, make_env
 from envs.errors import UserError
 from world_model import WorldModel
 from world_model.data import ReplayBuffer
@@ -51,10 +59,10 @@ class OnlineRun:
                  model_overrides: dict | None = None, device: str = "cpu"):
         self.out, self.cfg, self.agent_cfg, self.train_cfg = out, cfg, agent_cfg, train_cfg
         self.device = torch.device(device)
-        self.env = make_env(cfg.env_id, seed=cfg.seed, **cfg.env_kwargs)
-        self.action_repeat = int(self.env.get_wrapper_attr("action_repeat"))
-        obs_dim = self.env.observation_space.shape[0]
-        act_dim = self.env.action_space.shape[0]
+        self.envs = self._vector_env()
+        self.action_repeat = int(convention_for(cfg.env_id).action_repeat)
+        obs_dim = self.envs.single_observation_space.shape[0]
+        act_dim = self.envs.single_action_space.shape[0]
         self.model_cfg = runs.model_config(cfg, obs_dim, act_dim, model_overrides)
         self.model = WorldModel(self.model_cfg, device=self.device, seed=cfg.seed,
                                 env_id=cfg.env_id)
@@ -63,6 +71,15 @@ class OnlineRun:
         self.agent = learned_agent(self.model, agent_cfg, act_dim, self.device, seed=cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
         self.state = LoopState()
+
+    def _vector_env(self) -> SyncVectorEnv | AsyncVectorEnv:
+        """The run's `num_envs` envs (env i seeded `seed + i`), reset by the loop itself."""
+        cfg = self.cfg
+        makers = [functools.partial(make_env, cfg.env_id, seed=cfg.seed + i, **cfg.env_kwargs)
+                  for i in range(cfg.num_envs)]
+        if cfg.num_envs == 1:
+            return SyncVectorEnv(makers, autoreset_mode=AutoresetMode.DISABLED)
+        return AsyncVectorEnv(makers, autoreset_mode=AutoresetMode.DISABLED, context="spawn")
 
     @property
     def env_steps(self) -> int:
@@ -87,6 +104,24 @@ class OnlineRun:
 
     def _episode_seed(self, episode: int) -> int:
         return self.cfg.seed * 1_000_003 + episode
+
+    def _reset(self, which: np.ndarray, obs: np.ndarray) -> np.ndarray:
+        """Start new episodes in the envs `which` marks (N,) (each the next episode seed, in env
+        order); `obs` (N, O) with their rows replaced by the first observations."""
+        seeds = []
+        for start in which:
+            seeds.append(self._episode_seed(self.state.episode) if start else None)
+            self.state.episode += int(start)
+        options = None if which.all() else {"reset_mask": which}
+        first, _ = self._env(self.envs.reset, seed=seeds, options=options)
+        if which.all():
+            self.agent.reset()
+            return first
+        out = obs.copy()
+        out[which] = first[which]
+        for i in np.flatnonzero(which):
+            self.agent.reset(int(i))
+        return out
 
     def state_dict(self) -> dict:
         state = {
@@ -121,7 +156,7 @@ class OnlineRun:
             self.state.pretrained = True
             self.model.update_normaliser(torch.as_tensor(np.array(self.buffer.observations())))
             self._update(writer, self.cfg.pretrain_updates)
-        self.state.update_credit += self.cfg.updates_per_step
+        self.state.update_credit += self.cfg.updates_per_step * self.cfg.num_envs
         count = int(self.state.update_credit)
         self.state.update_credit -= count
         self._update(writer, count)
@@ -135,7 +170,7 @@ class OnlineRun:
         envs = [make_env(self.cfg.env_id, seed=self.cfg.seed + 10_000 + i, **self.cfg.env_kwargs)
                 for i in range(k)]
         agent = learned_agent(self.model, self.agent_cfg.for_evaluation(),
-                              self.env.action_space.shape[0], self.device,
+                              self.envs.single_action_space.shape[0], self.device,
                               seed=self.cfg.seed + 7919 * (self.state.evals + 1))
         seeds = [self._episode_seed(10**6 + self.state.evals * k + i) for i in range(k)]
         result = self._env(run_episodes, envs, agent, seeds=seeds)
@@ -174,48 +209,55 @@ class OnlineRun:
         purge = self.env_steps + 1 if resume else None
         writer = SummaryWriter(str(self.out / "tb"), purge_step=purge)
         last_eval = runs.last_eval(self.out, self.state.step)
-        obs, _ = self._env(self.env.reset, seed=self._episode_seed(self.state.episode))
-        self.agent.reset()
-        episode = runs.EpisodeRecorder(obs)
+        n = self.cfg.num_envs
+        obs = self._reset(np.ones(n, dtype=bool), np.zeros((n, 0)))
+        episodes = [runs.EpisodeRecorder(o) for o in obs]
         bar = tqdm(total=self.cfg.steps, initial=self.state.step, disable=not progress,
                    desc="wmpc run", unit="step")
         started, plan_seconds = time.perf_counter() - self.state.wall_seconds, 0.0
         while self.state.step < self.cfg.steps:
             if self.state.step < self.cfg.seed_steps:
-                action = self.rng.uniform(-1.0, 1.0, self.env.action_space.shape).astype(np.float32)
+                shape = (n, *self.envs.single_action_space.shape)
+                action = self.rng.uniform(-1.0, 1.0, shape).astype(np.float32)
             else:
                 tick = time.perf_counter()
                 self.agent.explore_std = explore_std_at(self.agent_cfg, self.state.step)
-                action = self.agent.act(obs, explore=True)
+                action = self.agent.act(obs if n > 1 else obs[0], explore=True).reshape(n, -1)
                 plan_seconds = time.perf_counter() - tick
-            obs, reward, terminated, truncated, _ = self._env(self.env.step, action)
-            episode.add(action, reward, terminated, truncated, obs)
-            self.state.step += 1
-            bar.update(1)
-            done = terminated or truncated
-            if done:
-                self.buffer.add_episode(*episode.arrays())
-                writer.add_scalar("train/episode_return", episode.total, self.env_steps)
+            next_obs, reward, terminated, truncated, _ = self._env(self.envs.step, action)
+            ended = terminated | truncated
+            boundary = bool(ended[0])
+            for i, episode in enumerate(episodes):
+                cut = boundary and not ended[i]
+                episode.add(action[i], reward[i], terminated[i], truncated[i] or cut, next_obs[i])
+                if ended[i] or cut:
+                    self.buffer.add_episode(*episode.arrays())
+                    writer.add_scalar("train/episode_return", episode.total, self.env_steps + i)
+            self.state.step += n
+            bar.update(n)
             self._train_after_step(writer)
             self.state.wall_seconds = time.perf_counter() - started
-            if self.state.step % 100 == 0:
+            if self.state.step % 100 < n:
                 writer.add_scalar("time/plan_ms", 1e3 * plan_seconds, self.env_steps)
                 rate = self.state.step / max(self.state.wall_seconds, 1e-9)
                 writer.add_scalar("time/decisions_per_second", rate, self.env_steps)
             if self.state.step % self.cfg.eval_every == 0 or self.state.step == self.cfg.steps:
                 last_eval = self.evaluate(writer)
                 bar.set_postfix(eval_return=f"{last_eval:.1f}")
-            if done:
-                self.state.episode += 1
+            restart = np.ones(n, dtype=bool) if boundary else ended
+            if boundary:
                 writer.flush()
                 runs.save_resume_point(self.out, self.state_dict())
                 self._save_policy()
-                obs, _ = self._env(self.env.reset, seed=self._episode_seed(self.state.episode))
-                self.agent.reset()
-                episode = runs.EpisodeRecorder(obs)
+            if restart.any():
+                next_obs = self._reset(restart, next_obs)
+                for i in np.flatnonzero(restart):
+                    episodes[i] = runs.EpisodeRecorder(next_obs[i])
+            obs = next_obs
         bar.close()
         writer.close()
         self._save_policy()
-        runs.save_dataset(self.out, self.buffer, episode, self.cfg)
+        self.envs.close()
+        runs.save_dataset(self.out, self.buffer, episodes, self.cfg)
         return {"step": self.state.step, "eval_return": last_eval,
                 "wall_seconds": self.state.wall_seconds}

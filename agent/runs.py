@@ -209,13 +209,15 @@ def save_snapshot(out: Path, step: int, model, run_cfg) -> Path:
     return folder
 
 
-def save_dataset(out: Path, buffer, last: EpisodeRecorder, run_cfg) -> None:
-    """Write the run's trajectories (and the unfinished last episode) as a Minari dataset."""
+def save_dataset(out: Path, buffer, unfinished: list[EpisodeRecorder], run_cfg) -> None:
+    """Write the run's trajectories (and each env's unfinished last episode) as a Minari
+    dataset."""
     from envs.record import write_episodes
     from world_model.data import ReplayBuffer
 
     episodes = ReplayBuffer.from_state_dict(buffer.state_dict())
-    if len(last):
-        episodes.add_episode(*last.arrays())
+    for last in unfinished:
+        if len(last):
+            episodes.add_episode(*last.arrays())
     write_episodes(out / "dataset", [episodes.episode(i) for i in range(episodes.num_episodes)],
                    env_id=run_cfg.env_id, env_kwargs=run_cfg.env_kwargs, policy="wmpc run")

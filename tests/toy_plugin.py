@@ -15,13 +15,16 @@ class Counter(gym.Env):
     """Deterministic toy env: counts its steps.
 
     Observation (3,) float64: [steps so far, last action (2,)]. Reward of step t (1-based): t.
-    Terminates at step `terminate_at`. Action bounds are asymmetric, [0, 4] x [-2, 2], to check
-    rescaling. With `raise_at`, the instance's step number `raise_at` (counted over its episodes)
-    raises RuntimeError, as a buggy plug-in would.
+    Terminates at step `terminate_at`, or with `random_length` at a step drawn in [3, 12] at each
+    reset. Action bounds are asymmetric, [0, 4] x [-2, 2], to check rescaling. With `raise_at`,
+    the instance's step number `raise_at` (counted over its episodes) raises RuntimeError, as a
+    buggy plug-in would.
     """
 
-    def __init__(self, terminate_at: int = 1000, raise_at: int | None = None):
+    def __init__(self, terminate_at: int = 1000, raise_at: int | None = None,
+                 random_length: bool = False):
         self.terminate_at, self.raise_at, self._steps = terminate_at, raise_at, 0
+        self.random_length = random_length
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (3,), np.float64)
         self.action_space = gym.spaces.Box(
             np.array([0.0, -2.0]), np.array([4.0, 2.0]), dtype=np.float64
@@ -34,6 +37,8 @@ class Counter(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
+        if self.random_length:
+            self.terminate_at = int(self.np_random.integers(3, 13))
         self._t = 0
         self._last = np.zeros(2)
         return self._obs(), {}

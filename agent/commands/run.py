@@ -22,6 +22,7 @@ def command(
     iterations: int | None = option("agent", "iterations"),
     eval_every: int | None = option("run", "eval_every"),
     eval_episodes: int | None = option("run", "eval_episodes"),
+    num_envs: int | None = option("run", "num_envs"),
     device: str | None = typer.Option(
         None, help="torch device, e.g. cpu or cuda (default: cpu; on --resume the run's)."),
     resume: bool = typer.Option(
@@ -48,7 +49,7 @@ def command(
         if out.exists() and any(out.iterdir()):
             raise UserError(f"{out} already holds a run: use --resume or another --out")
         flags = {"run": {"steps": steps, "seed": seed, "eval_every": eval_every,
-                         "eval_episodes": eval_episodes,
+                         "eval_episodes": eval_episodes, "num_envs": num_envs,
                          "env_kwargs": parse_env_kwargs(env_kwargs) or None},
                  "agent": {"planner": planner, "horizon": horizon, "num_samples": samples,
                            "iterations": iterations}}
