@@ -33,13 +33,17 @@ def _register() -> None:
 
 
 def torch_threads() -> int:
-    """`WMPC_TORCH_THREADS`, else every core this process may use (one run alone is fastest with
-    all of them; runs sharing the cores should take one each)."""
+    """`WMPC_TORCH_THREADS`, else the cores this process may use that other processes are not
+    keeping busy as it starts (`agent.cpu_load`): all of them on an idle machine, where one run is
+    fastest with every core; fewer beside busy processes, which would otherwise slow it and them
+    several times over."""
+    from agent.cpu_load import busy_cores_of_others, threads_for
+
     text = os.environ.get("WMPC_TORCH_THREADS")
     if text is None:
-        if hasattr(os, "sched_getaffinity"):
-            return len(os.sched_getaffinity(0))
-        return os.cpu_count() or 1
+        cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                 else os.cpu_count() or 1)
+        return threads_for(cores, busy_cores_of_others()) if cores > 1 else 1
     if not text.isdigit() or int(text) < 1:
         raise UserError(f"WMPC_TORCH_THREADS must be a positive whole number, got {text!r}")
     return int(text)

@@ -1,20 +1,43 @@
-"""How many torch threads the CLI uses: `WMPC_TORCH_THREADS`, else every core it may use."""
+"""How many torch threads the CLI uses: `WMPC_TORCH_THREADS`, else the cores it may use that other
+processes leave free (every one on an idle machine, fewer beside a busy process)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
+from agent import cpu_load
 from agent.cli import torch_threads
 from envs.errors import UserError
 
 
-def test_default_is_every_usable_core(monkeypatch):
+def test_default_is_the_usable_cores_other_processes_leave_free(monkeypatch):
     monkeypatch.delenv("WMPC_TORCH_THREADS", raising=False)
+    monkeypatch.setattr(cpu_load, "busy_cores_of_others", lambda: 0.1)
     assert torch_threads() == len(os.sched_getaffinity(0))
+    monkeypatch.setattr(cpu_load, "busy_cores_of_others", lambda: 1.0)
+    assert torch_threads() == max(1, len(os.sched_getaffinity(0)) - 1)
+
+
+def test_threads_for_a_busy_machine():
+    assert [cpu_load.threads_for(2, busy) for busy in (0.0, 0.4, 0.6, 1.0, 1.9, 3.0)] == [
+        2, 2, 1, 1, 1, 1]
+    assert cpu_load.threads_for(16, 3.2) == 13 and cpu_load.threads_for(1, 0.0) == 1
+
+
+def test_a_busy_process_beside_is_seen():
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        busy = cpu_load.busy_cores_of_others(1.0)
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert busy >= 0.7  # the spinner's core (and whatever else runs here)
 
 
 def test_environment_variable_wins(monkeypatch):
