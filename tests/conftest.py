@@ -1,6 +1,7 @@
 """Suite-wide settings: one torch thread, here and in the commands tests start (several are many
-times slower on a shared 2-core CPU), and no torch.compile (`WMPC_COMPILE=0`: the suite's many tiny models would spend longer compiling
-than running; tests/test_compile.py switches it back on where it is the subject)."""
+times slower on a shared 2-core CPU), and no torch.compile (`WMPC_COMPILE=0`: the suite's many
+tiny models would spend longer compiling than running; tests/test_compile.py switches it back on
+where it is the subject)."""
 
 import os
 
