@@ -46,19 +46,20 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _fill(run, episodes: int) -> None:
-    """`episodes` uniform-random episodes into the run's replay buffer, then its normaliser."""
+def _fill(run, env, episodes: int) -> None:
+    """`episodes` uniform-random episodes of `env` into the run's replay buffer, then its
+    normaliser."""
     import numpy as np
     import torch
 
     from agent.runs import EpisodeRecorder
 
     for episode in range(episodes):
-        obs, _ = run.env.reset(seed=episode)
+        obs, _ = env.reset(seed=episode)
         recorder, done = EpisodeRecorder(obs), False
         while not done:
-            action = run.rng.uniform(-1.0, 1.0, run.env.action_space.shape).astype(np.float32)
-            obs, reward, terminated, truncated, _ = run.env.step(action)
+            action = run.rng.uniform(-1.0, 1.0, env.action_space.shape).astype(np.float32)
+            obs, reward, terminated, truncated, _ = env.step(action)
             recorder.add(action, reward, terminated, truncated, obs)
             done = terminated or truncated
         run.buffer.add_episode(*recorder.arrays())
@@ -80,13 +81,14 @@ def _measure(env_id: str, threads: int, model: dict, compile_: bool, seconds: fl
     with tempfile.TemporaryDirectory() as out:
         run = OnlineRun(Path(out), cfg, AgentConfig(compile=compile_),
                         TrainConfig(compile=compile_), model)
-        _fill(run, 2)
+        env = run.envs.envs[0]  # the run's one env (RunConfig.num_envs 1), stepped directly
+        _fill(run, env, 2)
         batch, horizon = run.train_cfg.batch_size, run.train_cfg.horizon
 
         def update() -> None:
             run.trainer.update(run.buffer.sample(batch, horizon, run.trainer.generator))
 
-        obs, _ = run.env.reset(seed=2)
+        obs, _ = env.reset(seed=2)
         for _ in range(3):  # first calls allocate
             run.agent.act(obs, explore=True)
             update()
@@ -98,9 +100,9 @@ def _measure(env_id: str, threads: int, model: dict, compile_: bool, seconds: fl
             tick = time.perf_counter()
             action = run.agent.act(obs, explore=True)
             plan += time.perf_counter() - tick
-            obs, _, terminated, truncated, _ = run.env.step(action)
+            obs, _, terminated, truncated, _ = env.step(action)
             if terminated or truncated:
-                obs, _ = run.env.reset()
+                obs, _ = env.reset()
             credit += cfg.updates_per_step
             tick = time.perf_counter()
             while credit >= 1.0:

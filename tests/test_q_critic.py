@@ -141,7 +141,7 @@ def test_a_q_run_plans_with_the_models_actor_and_resumes_exactly(tmp_path):
 
     model = load_world_model(tmp_path / "whole")
     agent = learned_agent(model, agent_cfg, 2, "cpu", seed=0)
-    obs = whole.env.reset(seed=0)[0]
+    obs = whole.envs.envs[0].reset(seed=0)[0]  # the run's one env
     candidates = agent.propose(agent.imagine(obs), torch.Generator().manual_seed(0))
     with torch.no_grad():
         z0 = model.encode(torch.as_tensor(obs))
