@@ -34,15 +34,17 @@ class AgentConfig:
     """`init_std` of evaluation plans (the online loop's and `wmpc eval`'s); None plans as in
     training. A wide start, as TD-MPC2 uses, found cartpole's
     swing-up and more of reacher's targets on checkpoints trained with final noise 0.05, changed
-    nothing on those trained with 0.15, and costs cheetah-run about 15 (RESULTS.md "Planner start
-    std at evaluation", measured with MPPI; for the gradient planner it is the restarts' spread).
+    nothing on those trained with 0.15, and costs cheetah-run about 15 (docs/ablations.md "Planner
+    start std at evaluation", measured with MPPI; for the gradient planner it is the restarts'
+    spread).
     """
     explore_std: float = 0.3
     """Std of Gaussian noise added to executed actions while training, at decision 0 (none in
     evaluation)."""
     explore_std_final: float = 0.15
     """The noise std reached after `explore_decay_steps` decisions (linear in between); 0.15
-    kept cartpole-swingup's pole from being left hanging where 0.05 did (RESULTS.md)."""
+    kept cartpole-swingup's pole from being left hanging where 0.05 did (docs/ablations.md,
+    "Exploration noise")."""
     explore_decay_steps: int = 25_000
     """Decisions over which the noise std moves from `explore_std` to `explore_std_final`."""
     goal_energy: str = "min"

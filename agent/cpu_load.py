@@ -1,9 +1,9 @@
 """How busy the machine's cores are with other processes, for choosing torch's CPU threads.
 
 Two runs that each take every core slow each other several times over (on 2 cores, 2 threads each:
-9 decisions/s per run, against 22 with 1 thread each; benchmarks/results/threads_cpu.csv), so a
-run that starts beside busy processes leaves their cores to them. Read from Linux's /proc/stat;
-elsewhere the machine counts as idle.
+9 decisions/s per run, against 22 with 1 thread each; benchmarks/results/threads/threads_cpu.csv),
+so a run that starts beside busy processes leaves their cores to them. Read from Linux's
+/proc/stat; elsewhere the machine counts as idle.
 """
 
 from __future__ import annotations

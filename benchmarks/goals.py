@@ -11,7 +11,8 @@ Goals and success (issue 6): PointMaze — the env's own goal of each episode, s
 finger-to-target slice of the observation with target 0, success = inside at the LAST step
 (dm_control reacher-easy: within the target radius + finger radius; Reacher-v5: below 0.02).
 
-Writes goals.csv, goals.png and the `## Goals` section of RESULTS.md into --out.
+Writes goals.csv, goals.png and the `## Goals` section of README.md into --out (default: the
+suite's folder, benchmarks/results/goals).
 """
 
 from __future__ import annotations
@@ -183,7 +184,7 @@ def main(argv: list[str]) -> list[dict]:
                         help="World-model updates: N, optionally with per-task overrides, "
                         "e.g. 4000,medium=12000.")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/goals"))
     parser.add_argument("--work", type=Path, default=None,
                         help="Folder for the trained model runs (default: OUT/goals_runs).")
     parser.add_argument("--quick", action="store_true",
@@ -323,7 +324,7 @@ def _write(rows: list[dict], notes: dict, args, argv: list[str]) -> None:
                          f"{r['goals']} | {rand:.2f} | CEM {r['samples']}x{r['iterations']} | "
                          f"{r['success_rate']:.2f} | {m['success_rate']:.2f} | {ratio:.2f} |")
     lines += ["", f"![goals]({png.name})"]
-    replace_section(args.out / "RESULTS.md", "Goals", "\n".join(lines))
+    replace_section(args.out / "README.md", "Goals", "\n".join(lines))
 
 
 def _plot(rows: list[dict], path: Path) -> None:

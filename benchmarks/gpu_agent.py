@@ -63,7 +63,7 @@ def _time_case(model, members: str, graph: bool, device, repeats: int, shape) ->
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(prog="gpu_agent", description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--out", default="benchmarks/results/planners")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, few repeats")
     args = parser.parse_args(argv)
     device = torch.device(args.device)

@@ -72,7 +72,7 @@ def write_csv(rows: list[dict], path: Path) -> None:
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(prog="gpu_planners", description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--out", default="benchmarks/results", help="folder for the CSV")
+    parser.add_argument("--out", default="benchmarks/results/planners", help="folder for the CSV")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, few repeats")
     parser.add_argument("--repeats", type=int, default=None, help="timed calls per graph case")
     args = parser.parse_args(argv)

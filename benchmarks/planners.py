@@ -9,7 +9,7 @@
    same run. CUDA graph timings come from `benchmarks/gpu_planners.py` on a GPU.
 
 Writes planners_quality.csv/.png, planners_latency_cpu.csv/.png and the `## Planners` section
-of RESULTS.md in --out.
+of README.md in --out (default: the suite's folder, benchmarks/results/planners).
 """
 
 from __future__ import annotations
@@ -295,7 +295,7 @@ def _agent_gpu_table(rows: list[dict]) -> list[str]:
 
 
 def render_section(out: Path, meta: dict) -> str:
-    """The `## Planners` section of RESULTS.md from the CSVs in `out`."""
+    """The `## Planners` section of README.md from the CSVs in `out`."""
     lines = ["## Planners", "",
              f"Commit {meta['commit']}, {meta['date']}; machine: {meta['machine']}; "
              f"seeds {meta['seeds']}.", "", f"Command: `{meta['command']}`", ""]
@@ -321,8 +321,8 @@ def render_section(out: Path, meta: dict) -> str:
     lines += ["### CUDA: eager vs CUDA graph", ""]
     if gpu.exists():
         lines += ["From `PYTHONPATH=. python3 benchmarks/gpu_planners.py --out "
-                  "benchmarks/results`; TD-MPC2's shape, 512 samples x H 3 x 6 iterations. "
-                  "Anchor (TD-MPC2's code, H100): 29.2 ms eager, 2.79 ms compiled; "
+                  "benchmarks/results/planners`; TD-MPC2's shape, 512 samples x H 3 x 6 "
+                  "iterations. Anchor (TD-MPC2's code, H100): 29.2 ms eager, 2.79 ms compiled; "
                   "target <= 0.5 ms.", ""]
         rows = _read_csv(gpu)
         lines += _gpu_table(rows)
@@ -331,18 +331,18 @@ def render_section(out: Path, meta: dict) -> str:
         if agent.exists():
             lines += ["", "The agent's own plan (`WorldModel` + `agent.cost` task cost and "
                       "critic + MPPI) from `PYTHONPATH=. python3 benchmarks/gpu_agent.py --out "
-                      "benchmarks/results`: `split` sends each sample through one predictor "
-                      "member, `mean` averages all members.", ""]
+                      "benchmarks/results/planners`: `split` sends each sample through one "
+                      "predictor member, `mean` averages all members.", ""]
             lines += _agent_gpu_table(_read_csv(agent))
     else:
         lines += ["Not measured yet (no GPU here). Ready: `PYTHONPATH=. python3 "
-                  "benchmarks/gpu_planners.py --out benchmarks/results` (tested on CPU with "
-                  "`--device cpu --quick`), then `wmpc bench planners --report-only`."]
+                  "benchmarks/gpu_planners.py --out benchmarks/results/planners` (tested on CPU "
+                  "with `--device cpu --quick`), then `wmpc bench planners --report-only`."]
     return "\n".join(lines).rstrip() + "\n"
 
 
 def update_results(path: Path, section: str) -> None:
-    """Replace (or append) the `## Planners` section of RESULTS.md, leaving the rest as it is."""
+    """Replace (or append) the `## Planners` section of README.md, leaving the rest as it is."""
     text = path.read_text() if path.exists() else "# Benchmark results\n"
     start = text.find("\n## Planners")
     if start < 0:
@@ -361,7 +361,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (quick: 1)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
-    parser.add_argument("--out", default="benchmarks/results", help="results folder")
+    parser.add_argument("--out", default="benchmarks/results/planners", help="results folder")
     parser.add_argument("--parts", default="quality,latency", help="quality,latency")
     parser.add_argument("--problems", default=None,
                         help=f"comma list of {','.join(ANALYTIC + tuple(ORACLE))}")
@@ -369,7 +369,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (1: steadier timings on a shared machine)")
     parser.add_argument("--report-only", action="store_true",
-                        help="only rewrite the RESULTS.md section from the CSVs in --out")
+                        help="only rewrite the README.md section from the CSVs in --out")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -377,8 +377,8 @@ def main(argv: list[str]) -> None:
     if args.report_only:
         if not meta_path.exists():
             parser.error(f"--report-only needs a previous run's {meta_path}")
-        update_results(out / "RESULTS.md", render_section(out, _read_csv(meta_path)[0]))
-        print(f"updated {out / 'RESULTS.md'}")
+        update_results(out / "README.md", render_section(out, _read_csv(meta_path)[0]))
+        print(f"updated {out / 'README.md'}")
         return
     parts = set(args.parts.split(","))
     if not parts <= {"quality", "latency"}:
@@ -406,5 +406,5 @@ def main(argv: list[str]) -> None:
             "seeds": " ".join(map(str, seeds)),
             "command": " ".join(["wmpc bench planners", *argv])}
     write_csv([meta], meta_path)
-    update_results(out / "RESULTS.md", render_section(out, meta))
+    update_results(out / "README.md", render_section(out, meta))
     print(f"done in {time.perf_counter() - start:.0f} s; results in {out}")

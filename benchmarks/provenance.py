@@ -61,8 +61,8 @@ def today() -> str:
 
 
 def replace_section(results_md: Path, title: str, body: str) -> None:
-    """Replace the `## title` section of RESULTS.md where it stands (append it when new), leaving
-    the others untouched."""
+    """Replace the `## title` section of a suite's README.md where it stands (append it when
+    new), leaving the others untouched."""
     text = results_md.read_text() if results_md.exists() else "# Benchmark results\n"
     section = ["", f"## {title}", "", body.strip(), ""]
     out, skipping, placed = [], False, False

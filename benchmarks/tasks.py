@@ -64,7 +64,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--device", default="cpu")
     p.add_argument("--runs", type=Path, default=None,
                    help="run folders [default: runs/bench_tasks, runs/bench_tasks_quick]")
-    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "tasks")
     p.add_argument("--anchors", type=Path, default=ROOT.parent / "shared" / "anchors")
     p.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
     p.add_argument("--report-only", action="store_true",

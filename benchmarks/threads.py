@@ -9,8 +9,8 @@ setting: decisions per second of each run and of all runs together, and the mean
 plan and of an update. `--critics v,q` measures each setting with each kind of critic
 (`ModelConfig.critic`), `--compile off,on` without and with torch.compile of the energy and the loss
 (`world_model.compiled`; compiling happens before the timed part). Writes
-`NAME.csv`, `NAME.png` and RESULTS.md `## Threads` (`## Threads: NAME` for another `--name` than
-threads_cpu).
+`NAME.csv`, `NAME.png` and README.md `## Threads` (`## Threads: NAME` for another `--name` than
+threads_cpu) into --out (default: the suite's folder, benchmarks/results/threads).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--compile", default="off",
                    help="comma-separated off/on: torch.compile of the energy and loss per setting")
     p.add_argument("--name", default="threads_cpu", help="file stem of the CSV and PNG")
-    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "threads")
     return p.parse_args(argv)
 
 
@@ -188,4 +188,4 @@ def _report(rows: list[dict], args, argv: list[str], stamp: dict) -> None:
               f"{r['decisions_per_s_each']} | "
               f"{r['decisions_per_s_total']} | {r['plan_ms']} | {r['update_ms']} |" for r in rows]
     title = "Threads" if args.name == "threads_cpu" else f"Threads: {args.name}"
-    replace_section(args.out / "RESULTS.md", title, "\n".join(lines))
+    replace_section(args.out / "README.md", title, "\n".join(lines))

@@ -1,6 +1,6 @@
 """World-model update speed: updates/s at batch 256, window 3, TD-MPC2's shape (latent, MLPs 512).
 
-    PYTHONPATH=. python3 benchmarks/wm_speed.py --device cuda --out benchmarks/results
+    PYTHONPATH=. python3 benchmarks/wm_speed.py --device cuda --out benchmarks/results/world_model
     PYTHONPATH=. python3 benchmarks/wm_speed.py --device cpu --quick --out /tmp/wm
 
 Torch and numpy only. Each configuration (eager / CUDA graph; fp32, TF32 or bf16 matmuls) fails
@@ -38,7 +38,7 @@ FIELDS = ["config", "device", "cuda_graph", "bf16", "tf32", "batch", "horizon", 
 def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="wm_speed", description=__doc__.split("\n")[0])
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    p.add_argument("--out", type=Path, default=Path("benchmarks/results/world_model"))
     p.add_argument("--quick", action="store_true", help="tiny shape and few updates (smoke test)")
     p.add_argument("--seconds", type=float, default=2.0, help="timed seconds per measurement")
     p.add_argument("--seed", type=int, default=0)

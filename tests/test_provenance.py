@@ -13,16 +13,17 @@ def _git(repo, *args):
 
 
 def test_only_code_changes_flag_the_commit(tmp_path, monkeypatch):
-    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    results = tmp_path / "benchmarks" / "results" / "tasks"  # a suite's folder
+    results.mkdir(parents=True)
     (tmp_path / "code.py").write_text("x = 1\n")
-    (tmp_path / "benchmarks" / "results" / "r.csv").write_text("a\n1\n")
+    (results / "r.csv").write_text("a\n1\n")
     _git(tmp_path, "init", "-q")
     _git(tmp_path, "add", ".")
     _git(tmp_path, "commit", "-q", "-m", "first")
     monkeypatch.setattr(provenance, "ROOT", tmp_path)
     clean = provenance.commit()
     assert clean and "uncommitted" not in clean and clean != "unknown"
-    (tmp_path / "benchmarks" / "results" / "r.csv").write_text("a\n2\n")
+    (results / "r.csv").write_text("a\n2\n")
     assert provenance.commit() == clean
     (tmp_path / "code.py").write_text("x = 2\n")
     assert provenance.commit() == f"{clean} (with uncommitted changes)"
@@ -50,7 +51,7 @@ def test_a_git_archive_names_its_commit(tmp_path, monkeypatch):
 
 
 def test_a_section_is_replaced_where_it_stands(tmp_path):
-    md = tmp_path / "RESULTS.md"
+    md = tmp_path / "README.md"
     md.write_text("# R\n\n## A\n\nold a\n\n## B\n\nb\n")
     provenance.replace_section(md, "A", "new a")
     assert md.read_text() == "# R\n\n## A\n\nnew a\n\n## B\n\nb\n"

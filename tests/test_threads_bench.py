@@ -17,7 +17,7 @@ def test_two_runs_side_by_side_are_measured_and_reported(tmp_path):
     assert each > 0 and abs(total - 2 * each) < 1e-6 * total + 0.02
     assert float(row["plan_ms"]) > 0 and float(row["update_ms"]) > 0
     assert (tmp_path / "threads_cpu.png").stat().st_size > 0
-    assert "| 2 | 1 | v |" in (tmp_path / "RESULTS.md").read_text()
+    assert "| 2 | 1 | v |" in (tmp_path / "README.md").read_text()
 
 
 def test_each_critic_is_measured_under_its_own_name(tmp_path):
@@ -28,5 +28,5 @@ def test_each_critic_is_measured_under_its_own_name(tmp_path):
         rows = list(csv.DictReader(handle))
     assert [r["critic"] for r in rows] == ["v", "q"]
     assert all(float(r["update_ms"]) > 0 for r in rows)
-    text = (tmp_path / "RESULTS.md").read_text()
+    text = (tmp_path / "README.md").read_text()
     assert "## Threads: critics" in text and "| 1 | 1 | q |" in text

@@ -1,7 +1,7 @@
 """`torch.compile` where it pays: on a CPU, the planner's energy and the training loss compiled by
 inductor make plans about 1.4x and updates about 1.2x faster than eager, the online loop about
-1.3x (RESULTS.md `Threads: threads_compile`), because their many small ops (LayerNorm, Mish,
-softmax) fuse into a few loops.
+1.3x (benchmarks/results/threads/README.md `Threads: threads_compile`), because their many small
+ops (LayerNorm, Mish, softmax) fuse into a few loops.
 
 Compiling needs a C++ compiler and takes about 30 s for the energy and 60 s for the loss the first
 time on a 2-core CPU, a few seconds once inductor's disk cache holds them, and again for each new

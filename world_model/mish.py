@@ -1,5 +1,6 @@
 """Mish, `x * tanh(softplus(x))`, computed from one sigmoid: 1.4 to 3.7 times faster than
-`torch.nn.functional.mish` on a CPU (RESULTS.md `Mish on the CPU`), the same function.
+`torch.nn.functional.mish` on a CPU (docs/ablations.md, "wmpc's own Mish against PyTorch's on
+the CPU"), the same function.
 
 With s = sigmoid(x) and u = 1 - s, `tanh(softplus(x)) = (1 - u^2) / (1 + u^2)`, and the
 derivative is `tanh(softplus(x)) + x * (1 - tanh(softplus(x))^2) * s`. The forward pass computes

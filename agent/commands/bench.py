@@ -1,7 +1,8 @@
 """`wmpc bench planners|tasks|goals ...`: the benchmark suites.
 
 Each suite is a module in `benchmarks/` with `main(argv: list[str]) -> None` parsing its own flags
-(`wmpc bench tasks --help` lists them); results go to `benchmarks/results/`.
+(`wmpc bench tasks --help` lists them); each suite writes into its own folder,
+`benchmarks/results/<suite>/` (tasks, planners, goals, world_model, threads).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import importlib
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="Benchmark suites; results in benchmarks/results/.")
+app = typer.Typer(no_args_is_help=True,
+                  help="Benchmark suites; results in benchmarks/results/<suite>/.")
 _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
 
 
