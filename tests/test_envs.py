@@ -1,10 +1,12 @@
-"""make_env's contract: flat float32 observations, [-1, 1] actions, seeding, ids and errors."""
+"""make_env's contract: flat float32 observations, [-1, 1] actions, seeding, ids and errors;
+action repeat (rewards summed, stops early on termination) and episode lengths in decisions."""
 
 import numpy as np
 import pytest
 
 from envs import UserError, make_env, parse_env_kwargs
 
+COUNTER = "toy_plugin:Counter-v0"  # tests/toy_plugin.py: obs[0] counts simulator steps
 CONTRACT_IDS = [
     "HalfCheetah-v5",
     "Hopper-v5",
@@ -12,7 +14,7 @@ CONTRACT_IDS = [
     "dm_control/cartpole-swingup-v0",
     "dm_control/walker-walk-v0",
     "PointMaze_UMaze-v3",
-    "toy_plugin:Counter-v0",
+    COUNTER,
 ]
 
 
@@ -49,7 +51,7 @@ def test_same_seed_same_episode_and_other_seed_differs():
 
 
 def test_actions_rescaled_to_env_bounds_and_clipped():
-    env = make_env("toy_plugin:Counter-v0")  # env bounds [0, 4] x [-2, 2]
+    env = make_env(COUNTER)  # env bounds [0, 4] x [-2, 2]
     env.reset()
     for action, expected in [
         ([-1, -1], [0, -2]),
@@ -116,3 +118,42 @@ def test_adapter_env_id_keyword_passes_through():
     # that, with it the Discrete CartPole actions are refused: a UserError either way, no TypeError.
     with pytest.raises(UserError, match="gym|Discrete|not supported"):
         make_env("GymV26Environment-v0", env_id="CartPole-v1")
+
+
+# --- action repeat and episode length ------------------------------------------------------
+
+def test_repeat_sums_rewards_and_stops_on_termination():
+    env = make_env(COUNTER, action_repeat=3, terminate_at=7)
+    env.reset()
+    action = np.zeros(2, np.float32)
+    obs, reward, terminated, _, _ = env.step(action)
+    assert reward == 1 + 2 + 3 and obs[0] == 3 and not terminated
+    obs, reward, terminated, _, _ = env.step(action)
+    assert reward == 4 + 5 + 6 and obs[0] == 6 and not terminated
+    obs, reward, terminated, _, _ = env.step(action)
+    assert terminated and obs[0] == 7 and reward == 7
+
+
+def test_episode_steps_count_decisions_not_env_steps():
+    env = make_env(COUNTER, action_repeat=4, episode_steps=3)
+    env.reset()
+    flags = [env.step(np.zeros(2, np.float32))[3] for _ in range(3)]
+    assert flags == [False, False, True]
+
+
+def test_dmc_repeat_two_equals_two_single_steps():
+    rng = np.random.default_rng(0)
+    actions = rng.uniform(-1, 1, (20, 1)).astype(np.float32)
+    repeated = make_env("dm_control/cartpole-swingup-v0", seed=5)
+    single = make_env("dm_control/cartpole-swingup-v0", seed=5, action_repeat=1)
+    obs_r, _ = repeated.reset()
+    obs_s, _ = single.reset()
+    np.testing.assert_array_equal(obs_r, obs_s)
+    for action in actions:
+        obs_r, reward_r, *_ = repeated.step(action)
+        reward_s = 0.0
+        for _ in range(2):
+            obs_s, reward, *_ = single.step(action)
+            reward_s += reward
+        assert reward_r == reward_s
+        np.testing.assert_array_equal(obs_r, obs_s)

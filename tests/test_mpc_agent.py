@@ -52,11 +52,11 @@ def test_batch_of_observations_gives_a_batch_of_actions():
 
 
 def test_exploration_noise_only_when_asked_and_within_bounds():
-    agent = _agent(explore_std=0.5)
-    plain = agent.act(np.zeros(3, np.float32))
-    agent.reset()
-    noisy = _agent(explore_std=0.5).act(np.zeros(3, np.float32), explore=True)
-    assert not np.allclose(plain, noisy)
+    obs = np.zeros(3, np.float32)
+    planned = _agent(explore_std=0.0).act(obs, explore=True)  # no noise to add: the plan itself
+    np.testing.assert_array_equal(_agent(explore_std=0.5).act(obs), planned)  # not asked
+    noisy = _agent(explore_std=0.5).act(obs, explore=True)
+    assert not np.allclose(planned, noisy)
     assert np.all(np.abs(noisy) <= 1.0)
 
 

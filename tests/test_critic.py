@@ -1,4 +1,5 @@
-"""The 'q' critic: action values bootstrapped through an actor that maximises them."""
+"""The critic (`ModelConfig.critic`): 'q', action values bootstrapped through an actor that
+maximises them, against 'v', state values of the replay's behaviour; checked on input."""
 
 from __future__ import annotations
 
