@@ -60,7 +60,8 @@ class OnlineRun:
         self.out, self.cfg, self.agent_cfg, self.train_cfg = out, cfg, agent_cfg, train_cfg
         self.device = torch.device(device)
         self.envs = self._vector_env()
-        self.action_repeat = int(convention_for(cfg.env_id).action_repeat)
+        self.action_repeat = int(cfg.env_kwargs.get("action_repeat")
+                                 or convention_for(cfg.env_id).action_repeat)
         obs_dim = self.envs.single_observation_space.shape[0]
         act_dim = self.envs.single_action_space.shape[0]
         self.model_cfg = runs.model_config(cfg, obs_dim, act_dim, model_overrides)

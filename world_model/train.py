@@ -116,7 +116,7 @@ class Trainer:
         self.step = 0
         self.generator = np.random.default_rng(seed)
         cuda = self.device.type == "cuda"
-        self._graphed = cuda and cfg.cuda_graph
+        self._graphed = cuda and cfg.cuda_graph and ranks.world == 1  # DDP: eager
         options: dict[str, Any] = {}
         if cuda and (cfg.fused_adam or self._graphed):
             options["fused"] = True
