@@ -61,7 +61,8 @@ class _GymnasiumSim:
 
     def save(self) -> None:
         self._saved = {k: copy.copy(v) for k, v in vars(self.base).items()
-                       if isinstance(v, (bool, int, float, np.number, np.ndarray))}
+                       if isinstance(v, (bool, int, float, np.number))
+                       or (isinstance(v, np.ndarray) and v.base is None)}  # views follow the data
 
     def restore(self) -> None:
         for name, value in self._saved.items():
