@@ -22,6 +22,11 @@ TRAIN = TrainConfig(batch_size=8, horizon=2)
 SMALL = {"latent_dim": 8, "hidden_dim": 16, "ensemble_size": 2}
 
 
+def returns(out):
+    """(step, returns) of each evaluation: what must match between runs (not wall time)."""
+    return [(row["step"], row["returns"]) for row in read_evals(out)]
+
+
 def _run(out, steps, resume=False, **changes):
     run = OnlineRun(out, dataclasses.replace(CFG, steps=steps, **changes), AGENT, TRAIN, SMALL)
     return run, run.run(resume=resume, progress=False)
@@ -45,9 +50,6 @@ def test_resume_reproduces_an_uninterrupted_run(tmp_path, eval_every):
     whole, _ = _run(tmp_path / "whole", 130, eval_every=eval_every)
     _run(tmp_path / "split", 75, eval_every=eval_every)  # resume point: the episode end at 50
     resumed, _ = _run(tmp_path / "split", 130, resume=True, eval_every=eval_every)
-    def returns(out):
-        return [(row["step"], row["returns"]) for row in read_evals(out)]
-
     assert returns(tmp_path / "split") == returns(tmp_path / "whole")
     assert resumed.trainer.step == whole.trainer.step
     for name, value in whole.model.state_dict().items():
@@ -74,9 +76,6 @@ def test_vector_envs_resume_exactly_with_episodes_cut_at_env_0s_end(tmp_path):
     assert len(set(lengths)) > 1  # episodes of several lengths: some were cut or ended early
     _run(tmp_path / "split", 48, **counter)
     resumed, _ = _run(tmp_path / "split", 90, resume=True, **counter)
-    def returns(out):
-        return [(row["step"], row["returns"]) for row in read_evals(out)]
-
     assert returns(tmp_path / "split") == returns(tmp_path / "whole")
     assert resumed.buffer.num_episodes == whole.buffer.num_episodes
     for name, value in whole.model.state_dict().items():
