@@ -77,6 +77,7 @@ def main(argv: list[str]) -> None:
     p.add_argument("--plans", type=int, default=200, help="plans timed after the warm-up")
     args = p.parse_args(argv)
     run = args.out / "run"
+    args.out.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-c", "from agent.cli import main; main()", "run", "--env",
                args.task, "--steps", "1000000", "--eval-every", "5000", "--device",
                args.device, "--out", str(run), "--no-progress"]
@@ -84,6 +85,9 @@ def main(argv: list[str]) -> None:
         subprocess.run(command, cwd=ROOT, timeout=args.budget, check=False)
     except subprocess.TimeoutExpired:
         pass  # the budget is spent: the last resume point counts
+    if not (run / "resume.pt").exists():
+        sys.exit(f"gpu_run: no episode ended within {args.budget:.0f} s; nothing to report "
+                 f"(see {run})")
     loop = load_resume_point(run)["loop"]
     repeat = convention_for(args.task).action_repeat
     evals = read_evals(run)
@@ -101,7 +105,6 @@ def main(argv: list[str]) -> None:
         row.update({f"warmup_s{suffix}": latency["warmup_s"],
                     f"plan_ms{suffix}": latency["plan_ms"]})
     row["command"] = "python3 benchmarks/gpu_run.py " + shlex.join(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
     write_csv(args.out / "gpu_run.csv", [row], list(row))
     (args.out / "gpu_run.json").write_text(json.dumps(row, indent=2) + "\n")
     print(json.dumps(row, indent=2))

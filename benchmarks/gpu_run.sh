@@ -4,6 +4,7 @@
 # then decisions/s and the learned agent's plan latency (benchmarks/gpu_run.py).
 #   OUT=dir [TASK=dm_control/walker-walk-v0] [BUDGET=420] bash benchmarks/gpu_run.sh
 set -u
+mkdir -p "$OUT"
 if ! python3 -c "import gymnasium, mujoco, minari, dm_control" 2>/dev/null; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target /tmp/site .whl/*.whl || exit 1

@@ -51,8 +51,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--tuning-seeds", default="0,1,2", help="seeds used to choose defaults")
     p.add_argument("--seeds", default=None,
                    help="the runs to do now, among report and tuning seeds [default: report]")
-    p.add_argument("--workers", type=int, default=usable_cores(),
-                   help="runs at once, one process or job each [default: usable cores]")
+    p.add_argument("--workers", type=int, default=None,
+                   help="runs at once, one process or job each [default: usable cores for "
+                   "local, every job at once for slurm and ray]")
     p.add_argument("--launcher", default="local",
                    help=f"where runs go ({', '.join(LAUNCHERS)}): local processes, SLURM jobs "
                    "(submitit) or Ray tasks")
@@ -254,6 +255,8 @@ def plan(args: argparse.Namespace) -> Plan:
     if set(seeds) - set(report) - set(tuning):
         raise UserError(f"--seeds {sorted(set(seeds) - set(report) - set(tuning))} are neither "
                         "report nor tuning seeds (--report-seeds, --tuning-seeds)")
+    if args.workers is None:
+        args.workers = usable_cores() if args.launcher == "local" else 10**6
     if min(args.env_steps, args.eval_every, args.workers) < 1:
         raise UserError("--env-steps, --eval-every and --workers must be positive")
     budgets = sorted({b for b in HEADLINE_BUDGETS if b <= args.env_steps} | {args.env_steps})
@@ -352,8 +355,18 @@ def _launcher_options(pairs: list[str]) -> dict:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise UserError(f"--launcher-option takes KEY=VALUE, got {pair!r}")
-        options[key] = int(value) if value.isdigit() else value
+        options[key] = _number(value)
     return options
+
+
+def _number(text: str) -> int | float | str:
+    """'4' -> 4, '0.5' or '1e3' -> float, anything else as it is."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def main(argv: list[str]) -> None:
@@ -377,8 +390,8 @@ def main(argv: list[str]) -> None:
     if p.jobs:
         launcher = make_launcher(args.launcher, args.runs / "submitit",
                                  _launcher_options(args.launcher_option))
-        print(f"{len(p.jobs)} jobs, {args.workers} at a time on {args.launcher}; run folders in "
-              f"{args.runs}")
+        print(f"{len(p.jobs)} jobs, {min(args.workers, len(p.jobs))} at a time on "
+              f"{args.launcher}; run folders in {args.runs}")
         failures.update(launch(p.jobs, run_job, args.workers, on_change=write, tick=600,
                                launcher=launcher))
     write()

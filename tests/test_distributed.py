@@ -1,5 +1,6 @@
 """`wmpc train` under torchrun: two gloo ranks on the CPU take the same steps as one process with
-the doubled batch and resume exactly; ranks that disagree on the data get one line."""
+the doubled batch and resume exactly (with as many ranks only); ranks that disagree on the data
+get one line."""
 
 from __future__ import annotations
 
@@ -64,6 +65,9 @@ def test_two_ranks_match_one_process_with_the_doubled_batch(data):
     resumed = read_checkpoint(data / "resumed")["model"]
     for name, tensor in b["model"].items():
         torch.testing.assert_close(resumed[name], tensor, rtol=1e-5, atol=1e-6, msg=name)
+    alone = _run(WMPC, "train", "--data", "data", "--out", "two", "--steps", "8", "--resume",
+                 "--no-progress", cwd=data)
+    assert alone.returncode == 2 and "trained by 2 process(es)" in alone.stderr, alone.stderr
     half = _run(WMPC, "train", "--data", "data", "--out", "half", "--steps", "6",
                 "--batch-size", "8", *SMALL, cwd=data)
     assert half.returncode == 0, half.stderr

@@ -59,3 +59,16 @@ def test_an_env_that_raises_mid_run_is_one_line_and_the_run_resumes(tmp_path):
                     cwd=tmp_path)  # a new env instance: its fault comes 150 steps later
     assert resumed.returncode == 0, resumed.stderr
     assert "steps 200" in resumed.stdout
+
+
+def test_an_env_that_raises_in_a_vector_worker_is_one_line_with_its_trace_saved(tmp_path):
+    small = ["--set", "run.seed_steps=400", "--set", "model.latent_dim=8", "--set",
+             "model.hidden_dim=16", "--eval-every", "1000", "--no-progress"]
+    args = ["run", "--env", PLUGIN_ID, "--env-kwargs", '{"raise_at": 150}', "--out", "run",
+            "--num-envs", "2", "--steps", "400"]
+    failed = _wmpc(*args, *small, cwd=tmp_path)
+    assert failed.returncode == 2
+    assert failed.stderr.count("\n") == 1 and "Traceback" not in failed.stderr, failed.stderr
+    assert "Counter-v0 raised RuntimeError: sensor fault" in failed.stderr
+    log = (tmp_path / "run" / "error.log").read_text()
+    assert "toy_plugin.py" in log  # the worker's own trace, not only the parent's re-raise
