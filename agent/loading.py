@@ -18,6 +18,12 @@ def load_run_model(run: Path, env_id: str | None, env, device: str):
     if not Path(run).is_dir():
         raise UserError(f"run folder not found: {run}")
     model = load_world_model(run, device=device)
+    image_shape = (env.get_wrapper_attr("image_shape") if env.has_wrapper_attr("image_shape")
+                   else None)
+    if (model.cfg.image_shape is None) != (image_shape is None):
+        trained, given = ("state", "pixels") if image_shape else ("pixels", "state")
+        raise UserError(f"{run} was trained on {trained} observations; this env gives {given} "
+                        f"(--obs {trained})")
     obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
     if (model.cfg.obs_dim, model.cfg.act_dim) != (obs_dim, act_dim):
         raise UserError(

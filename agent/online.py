@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import time
 import traceback
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -64,11 +65,13 @@ class OnlineRun:
                                  or convention_for(cfg.env_id).action_repeat)
         obs_dim = self.envs.single_observation_space.shape[0]
         act_dim = self.envs.single_action_space.shape[0]
-        self.model_cfg = runs.model_config(cfg, obs_dim, act_dim, model_overrides)
+        image_shape = (self.envs.get_attr("image_shape")[0]
+                       if cfg.env_kwargs.get("obs") == "pixels" else None)
+        self.model_cfg = runs.model_config(cfg, obs_dim, act_dim, model_overrides, image_shape)
         self.model = WorldModel(self.model_cfg, device=self.device, seed=cfg.seed,
                                 env_id=cfg.env_id)
         self.trainer = Trainer(self.model, train_cfg, device=self.device, seed=cfg.seed)
-        self.buffer = ReplayBuffer(obs_dim, act_dim)
+        self.buffer = ReplayBuffer(obs_dim, act_dim, image_shape=image_shape)
         self.agent = learned_agent(self.model, agent_cfg, act_dim, self.device, seed=cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
         self.state = LoopState()
@@ -91,10 +94,15 @@ class OnlineRun:
         """`call(*args, **kwargs)` on the env; an exception there (a plug-in env's bug, a
         simulator instability) becomes one UserError line naming the env, the decision and how
         to resume, with the full traceback saved in RUN/error.log."""
+        caught: list = []
         try:
-            return call(*args, **kwargs)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                return call(*args, **kwargs)
         except Exception as err:
-            runs.write_atomic(self.out / "error.log", traceback.format_exc().encode())
+            worker = "".join(f"{w.message}\n" for w in caught)  # AsyncVectorEnv's trace
+            caught = []
+            runs.write_atomic(self.out / "error.log", (worker + traceback.format_exc()).encode())
             how = "no resume point yet: start again"
             if (self.out / "resume.pt").exists():
                 saved = runs.load_resume_point(self.out)["loop"]["step"]
@@ -102,6 +110,9 @@ class OnlineRun:
             raise UserError(f"{self.cfg.env_id} raised {type(err).__name__}: {err} at decision "
                             f"{self.state.step}; traceback in {self.out / 'error.log'}; "
                             f"{how}") from None
+        finally:
+            for w in caught:  # the env's own warnings, shown as they would have been
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
     def _episode_seed(self, episode: int) -> int:
         return self.cfg.seed * 1_000_003 + episode
@@ -155,7 +166,7 @@ class OnlineRun:
             return
         if not self.state.pretrained:
             self.state.pretrained = True
-            self.model.update_normaliser(torch.as_tensor(np.array(self.buffer.observations())))
+            self.model.update_normaliser(self.buffer.observations())
             self._update(writer, self.cfg.pretrain_updates)
         self.state.update_credit += self.cfg.updates_per_step * self.cfg.num_envs
         count = int(self.state.update_credit)
@@ -216,49 +227,52 @@ class OnlineRun:
         bar = tqdm(total=self.cfg.steps, initial=self.state.step, disable=not progress,
                    desc="wmpc run", unit="step")
         started, plan_seconds = time.perf_counter() - self.state.wall_seconds, 0.0
-        while self.state.step < self.cfg.steps:
-            if self.state.step < self.cfg.seed_steps:
-                shape = (n, *self.envs.single_action_space.shape)
-                action = self.rng.uniform(-1.0, 1.0, shape).astype(np.float32)
-            else:
-                tick = time.perf_counter()
-                self.agent.explore_std = explore_std_at(self.agent_cfg, self.state.step)
-                action = self.agent.act(obs if n > 1 else obs[0], explore=True).reshape(n, -1)
-                plan_seconds = time.perf_counter() - tick
-            next_obs, reward, terminated, truncated, _ = self._env(self.envs.step, action)
-            ended = terminated | truncated
-            boundary = bool(ended[0])
-            for i, episode in enumerate(episodes):
-                cut = boundary and not ended[i]
-                episode.add(action[i], reward[i], terminated[i], truncated[i] or cut, next_obs[i])
-                if ended[i] or cut:
-                    self.buffer.add_episode(*episode.arrays())
-                    writer.add_scalar("train/episode_return", episode.total, self.env_steps + i)
-            self.state.step += n
-            bar.update(n)
-            self._train_after_step(writer)
-            self.state.wall_seconds = time.perf_counter() - started
-            if self.state.step % 100 < n:
-                writer.add_scalar("time/plan_ms", 1e3 * plan_seconds, self.env_steps)
-                rate = self.state.step / max(self.state.wall_seconds, 1e-9)
-                writer.add_scalar("time/decisions_per_second", rate, self.env_steps)
-            if self.state.step % self.cfg.eval_every == 0 or self.state.step == self.cfg.steps:
-                last_eval = self.evaluate(writer)
-                bar.set_postfix(eval_return=f"{last_eval:.1f}")
-            restart = np.ones(n, dtype=bool) if boundary else ended
-            if boundary:
-                writer.flush()
-                runs.save_resume_point(self.out, self.state_dict())
-                self._save_policy()
-            if restart.any():
-                next_obs = self._reset(restart, next_obs)
-                for i in np.flatnonzero(restart):
-                    episodes[i] = runs.EpisodeRecorder(next_obs[i])
-            obs = next_obs
-        bar.close()
-        writer.close()
+        try:
+            while self.state.step < self.cfg.steps:
+                if self.state.step < self.cfg.seed_steps:
+                    shape = (n, *self.envs.single_action_space.shape)
+                    action = self.rng.uniform(-1.0, 1.0, shape).astype(np.float32)
+                else:
+                    tick = time.perf_counter()
+                    self.agent.explore_std = explore_std_at(self.agent_cfg, self.state.step)
+                    action = self.agent.act(obs if n > 1 else obs[0], explore=True).reshape(n, -1)
+                    plan_seconds = time.perf_counter() - tick
+                next_obs, reward, terminated, truncated, _ = self._env(self.envs.step, action)
+                ended = terminated | truncated
+                boundary = bool(ended[0])
+                for i, episode in enumerate(episodes):
+                    cut = boundary and not ended[i]
+                    episode.add(action[i], reward[i], terminated[i], truncated[i] or cut,
+                                next_obs[i])
+                    if ended[i] or cut:
+                        self.buffer.add_episode(*episode.arrays())
+                        writer.add_scalar("train/episode_return", episode.total, self.env_steps + i)
+                self.state.step += n
+                bar.update(n)
+                self._train_after_step(writer)
+                self.state.wall_seconds = time.perf_counter() - started
+                if self.state.step % 100 < n:
+                    writer.add_scalar("time/plan_ms", 1e3 * plan_seconds, self.env_steps)
+                    rate = self.state.step / max(self.state.wall_seconds, 1e-9)
+                    writer.add_scalar("time/decisions_per_second", rate, self.env_steps)
+                if self.state.step % self.cfg.eval_every == 0 or self.state.step == self.cfg.steps:
+                    last_eval = self.evaluate(writer)
+                    bar.set_postfix(eval_return=f"{last_eval:.1f}")
+                restart = np.ones(n, dtype=bool) if boundary else ended
+                if boundary:
+                    writer.flush()
+                    runs.save_resume_point(self.out, self.state_dict())
+                    self._save_policy()
+                if restart.any():
+                    next_obs = self._reset(restart, next_obs)
+                    for i in np.flatnonzero(restart):
+                        episodes[i] = runs.EpisodeRecorder(next_obs[i])
+                obs = next_obs
+        finally:
+            bar.close()
+            writer.close()
+            self.envs.close()
         self._save_policy()
-        self.envs.close()
         runs.save_dataset(self.out, self.buffer, episodes, self.cfg)
         return {"step": self.state.step, "eval_return": last_eval,
                 "wall_seconds": self.state.wall_seconds}

@@ -93,7 +93,7 @@ def resumed_configs(out: Path, steps: int | None = None) -> tuple:
         raise UserError(f"{out} holds no resumable `wmpc run` (config.json + resume.pt)")
     run_cfg = config_from_dict(RunConfig, saved["run"])
     run_cfg = dataclasses.replace(run_cfg, steps=steps or run_cfg.steps)
-    derived = {"obs_dim", "act_dim", "discount", "episodic"}  # from the env and the agent
+    derived = {"obs_dim", "act_dim", "image_shape", "discount", "episodic"}  # env and agent
     sizes = {f.name for f in dataclasses.fields(ModelConfig)} - derived
     overrides = {k: v for k, v in saved.get("model", {}).items() if k in sizes}
     return (run_cfg, config_from_dict(AgentConfig, saved["agent"]),
@@ -177,18 +177,23 @@ class EpisodeRecorder:
         trunc = np.array(self.trunc, dtype=bool)
         if len(trunc) and not (trunc[-1] or self.term[-1]):
             trunc[-1] = True
-        return (np.asarray(self.obs, dtype=np.float32), np.asarray(self.act, dtype=np.float32),
+        obs = np.asarray(self.obs)
+        if obs.dtype != np.uint8:  # images stay uint8, states are float32
+            obs = obs.astype(np.float32)
+        return (obs, np.asarray(self.act, dtype=np.float32),
                 np.asarray(self.rew, dtype=np.float32), np.array(self.term, dtype=bool), trunc)
 
 
-def model_config(run_cfg, obs_dim: int, act_dim: int, overrides: dict | None):
-    """The world model's config for a run: the env's sizes, episodic or not (the env's task
-    spec), then `overrides`."""
+def model_config(run_cfg, obs_dim: int, act_dim: int, overrides: dict | None,
+                 image_shape: tuple[int, int, int] | None = None):
+    """The world model's config for a run: the env's sizes (and image shape, for pixel
+    observations), episodic or not (the env's task spec), then `overrides`."""
     from envs import convention_for
     from world_model import ModelConfig
 
     episodic = convention_for(run_cfg.env_id).episodic
-    return ModelConfig(obs_dim=obs_dim, act_dim=act_dim, episodic=episodic, **(overrides or {}))
+    return ModelConfig(obs_dim=obs_dim, act_dim=act_dim, episodic=episodic,
+                       image_shape=image_shape, **(overrides or {}))
 
 
 def save_model(out: Path, model, run_cfg) -> None:

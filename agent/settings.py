@@ -27,7 +27,7 @@ from world_model.train import TrainConfig
 
 CLASSES = {"run": RunConfig, "agent": AgentConfig, "model": ModelConfig, "train": TrainConfig}
 """The config dataclass of each section."""
-DERIVED = {"run": {"env_id"}, "model": {"obs_dim", "act_dim", "episodic"}}
+DERIVED = {"run": {"env_id"}, "model": {"obs_dim", "act_dim", "image_shape", "episodic"}}
 """Fields set from the env, never by a layer."""
 
 

@@ -14,6 +14,7 @@ import gymnasium as gym
 
 from envs.conventions import convention_for, env_spec
 from envs.errors import UserError
+from envs.pixels import OBS_MODES, PixelObservation, render_kwargs
 from envs.suites import (
     apply_fixes,
     check_compatible,
@@ -86,6 +87,10 @@ def make_env(
     seed: int = 0,
     action_repeat: int | None = None,
     episode_steps: int | None = None,
+    obs: str = "state",
+    image_size: int = 64,
+    camera: int | str | None = None,
+    frame_stack: int = 3,
     **env_kwargs: Any,
 ) -> gym.Env:
     """A Gymnasium env with flat float32 Box observations (O,) and Box actions (A,) in [-1, 1].
@@ -97,6 +102,8 @@ def make_env(
     `env_kwargs` go to `gymnasium.make` (`env_id` is positional-only, so an adapter's own `env_id`
     keyword passes through, e.g. Shimmy's `GymV26Environment-v0`). The first `reset()` without
     a seed uses `seed`; the action and observation spaces are seeded with it too.
+    `obs="pixels"` observes `frame_stack` rendered `image_size`-square frames of `camera` (the
+    family's default camera when None) instead of the state, flat uint8 (`envs.pixels`).
     Goal-conditioned Dict envs also report `info["achieved_goal"]`, `info["desired_goal"]`, and
     `env.get_wrapper_attr("goal_layout")` gives their slices of the flat observation.
     Bad ids or arguments raise `UserError`, and so do a suite package that is missing or of a
@@ -119,6 +126,8 @@ def make_env(
         check_installed(env_id, suite)
         check_compatible(env_id, suite)
         apply_fixes(suite)
+    if obs not in OBS_MODES:
+        raise UserError(f"obs must be one of {', '.join(OBS_MODES)}, got {obs!r}")
     convention = convention_for(env_id)
     repeat = convention.action_repeat if action_repeat is None else action_repeat
     steps = convention.episode_steps if episode_steps is None else episode_steps
@@ -128,6 +137,8 @@ def make_env(
         kwargs["task_kwargs"] = {"time_limit": math.inf, **kwargs.get("task_kwargs", {})}
     elif steps is not None:
         inner_limit = steps * repeat
+    if obs == "pixels":
+        kwargs = {**render_kwargs(spec, image_size, camera), **kwargs}
     try:
         with _quiet_absl():
             env = gym.make(env_id, max_episode_steps=inner_limit, **kwargs)
@@ -136,6 +147,9 @@ def make_env(
             raise _unknown_id(env_id) from err
         raise UserError(str(err)) from err
     except TypeError as err:
+        if obs == "pixels" and "render_mode" in str(err):
+            raise UserError(f"{env_id} cannot render frames for pixel observations: its "
+                            "constructor takes no render_mode") from err
         raise UserError(f"cannot make {env_id} with env kwargs {env_kwargs}: {err}") from err
     except Exception as err:  # the env's own code failed: name it in one line
         raise UserError(
@@ -149,6 +163,8 @@ def make_env(
         env = EpisodeGoal(env)
     env = RescaleAction(env)
     env = ActionRepeat(env, repeat)
+    if obs == "pixels":
+        env = PixelObservation(env, image_size, frame_stack)
     if steps is not None:
         env = gym.wrappers.TimeLimit(env, steps)
     env = SeedFirstReset(env, seed)

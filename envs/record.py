@@ -134,7 +134,7 @@ def _run_policy(
                 episodes.append(
                     EpisodeBuffer(
                         seed=seed if not episodes else None,
-                        observations=np.stack(observations).astype(np.float32),
+                        observations=np.stack(observations).astype(env.observation_space.dtype),
                         actions=np.stack(actions),
                         rewards=np.asarray(rewards),
                         terminations=np.asarray(terms),
@@ -152,7 +152,9 @@ def _layouts(env: Any) -> dict[str, str]:
         return json.dumps({key: [part.start, part.stop] for key, part in layout.items()})
 
     found = {"obs_layout": spans(env.get_wrapper_attr("obs_layout"))}
-    if env.has_wrapper_attr("goal_layout"):
+    if env.has_wrapper_attr("image_shape"):
+        found["image_shape"] = json.dumps(list(env.get_wrapper_attr("image_shape")))
+    elif env.has_wrapper_attr("goal_layout"):
         found["goal_layout"] = spans(env.get_wrapper_attr("goal_layout"))
     return found
 

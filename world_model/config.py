@@ -22,6 +22,10 @@ class ModelConfig:
     """Size O of a flat float32 observation."""
     act_dim: int
     """Size A of an action; actions live in [-1, 1]."""
+    image_shape: tuple[int, int, int] | None = None
+    """(C, H, W) when observations are images (`make_env(obs="pixels")`: flat uint8 frame
+    stacks, O = C * H * W), read by a convolutional encoder; None for state vectors. Derived
+    from the env or the dataset."""
     latent_dim: int = 64
     """Size D of the latent state z."""
     hidden_dim: int = 256
@@ -77,6 +81,12 @@ class ModelConfig:
     """Normalised observations are clipped to [-obs_clip, obs_clip]."""
 
     def __post_init__(self) -> None:
+        if self.image_shape is not None:
+            shape = tuple(int(v) for v in self.image_shape)
+            object.__setattr__(self, "image_shape", shape)
+            if len(shape) != 3 or min(shape) < 1 or shape[0] * shape[1] * shape[2] != self.obs_dim:
+                raise ValueError(f"ModelConfig.image_shape {shape} is not a (C, H, W) of "
+                                 f"obs_dim {self.obs_dim} values")
         positive = ("obs_dim", "act_dim", "latent_dim", "hidden_dim", "ensemble_size",
                     "simnorm_group", "td_steps")
         for name in positive:

@@ -18,7 +18,8 @@ from world_model.errors import user_error
 
 
 class ReplayBuffer:
-    """Episodes stored back to back in growable float32 arrays.
+    """Episodes stored back to back in growable arrays (observations uint8 when they are images,
+    float32 otherwise).
 
     Episode e holds T_e steps: observations (T_e + 1, O), actions (T_e, A), rewards, terminations
     and truncations (T_e,). With a `capacity` (in steps) the oldest episodes are dropped; their
@@ -27,14 +28,22 @@ class ReplayBuffer:
     """
 
     def __init__(self, obs_dim: int, act_dim: int, capacity: int | None = None,
-                 metadata: dict[str, Any] | None = None):
+                 metadata: dict[str, Any] | None = None,
+                 image_shape: tuple[int, int, int] | None = None):
         if obs_dim < 1 or act_dim < 1:
             raise user_error(f"buffer sizes must be positive, got obs {obs_dim}, act {act_dim}")
         if capacity is not None and capacity < 1:
             raise user_error(f"buffer capacity must be positive, got {capacity}")
+        if image_shape is not None:
+            image_shape = tuple(int(v) for v in image_shape)
+            if len(image_shape) != 3 or int(np.prod(image_shape)) != obs_dim:
+                raise user_error(f"image shape {image_shape} does not hold observations of "
+                                 f"{obs_dim} values")
         self.obs_dim, self.act_dim, self.capacity = obs_dim, act_dim, capacity
+        self.image_shape = image_shape
+        """(C, H, W) of image observations, stored as uint8; None for float32 state vectors."""
         self.metadata: dict[str, Any] = dict(metadata or {})
-        self._obs = np.zeros((64, obs_dim), np.float32)
+        self._obs = np.zeros((64, obs_dim), np.uint8 if image_shape else np.float32)
         self._act = np.zeros((64, act_dim), np.float32)
         self._rew = np.zeros(64, np.float32)
         self._term = np.zeros(64, bool)
@@ -65,7 +74,7 @@ class ReplayBuffer:
 
         Only the last step may be terminated. Non-finite values raise UserError.
         """
-        obs = np.asarray(obs, np.float32)
+        obs = self._stored_obs(obs)
         act = np.asarray(act, np.float32)
         rew = np.asarray(rew, np.float32).reshape(-1)
         term = np.asarray(term, bool).reshape(-1)
@@ -97,6 +106,17 @@ class ReplayBuffer:
         self._evict()
         self._windows.clear()
 
+    def _stored_obs(self, obs: Any) -> np.ndarray:
+        if self.image_shape is None:
+            return np.asarray(obs, np.float32)
+        obs = np.asarray(obs)
+        if obs.dtype != np.uint8:
+            if not (np.isfinite(obs).all() and obs.min(initial=0) >= 0
+                    and obs.max(initial=0) <= 255):
+                raise user_error("image observations must be pixel values in [0, 255]")
+            obs = obs.astype(np.uint8)
+        return obs
+
     def episode(self, index: int) -> dict[str, np.ndarray]:
         """Copies of episode `index` (0 = oldest held): obs, act, rew, term, trunc."""
         if not 0 <= index < self.num_episodes:
@@ -127,7 +147,8 @@ class ReplayBuffer:
                device: torch.device | str | None = None) -> dict[str, torch.Tensor]:
         """`batch` windows of `horizon` steps drawn uniformly among all windows inside episodes.
 
-        Returns obs (B, T+1, O), act (B, T, A), rew (B, T) float32 and term (B, T) bool tensors.
+        Returns obs (B, T+1, O) (uint8 images or float32), act (B, T, A), rew (B, T) float32 and
+        term (B, T) bool tensors.
         """
         if horizon < 1 or batch < 1:
             raise user_error(f"batch and horizon must be positive, got {batch}, {horizon}")
@@ -170,13 +191,14 @@ class ReplayBuffer:
                 "trunc": torch.from_numpy(self._trunc[first_step:self._steps_used].copy()),
                 "episode_lengths": torch.from_numpy(lens), "obs_dim": self.obs_dim,
                 "act_dim": self.act_dim, "capacity": self.capacity,
+                "image_shape": list(self.image_shape or ()),
                 "metadata": json.dumps(self.metadata)}
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> ReplayBuffer:
         """Inverse of `state_dict`."""
         buf = cls(int(state["obs_dim"]), int(state["act_dim"]), state["capacity"],
-                  json.loads(state["metadata"]))
+                  json.loads(state["metadata"]), state.get("image_shape") or None)
         lens = state["episode_lengths"].numpy().astype(np.int64)
         steps = int(lens.sum())
         buf._reserve_exact(steps, steps + lens.size, lens.size)
@@ -212,6 +234,7 @@ class ReplayBuffer:
                  "trunc": torch.from_numpy(self._trunc[steps]),
                  "episode_lengths": torch.from_numpy(lens.copy()), "obs_dim": self.obs_dim,
                  "act_dim": self.act_dim, "capacity": self.capacity,
+                 "image_shape": list(self.image_shape or ()),
                  "metadata": json.dumps(self.metadata)}
         return ReplayBuffer.from_state_dict(state)
 
@@ -323,20 +346,49 @@ def load_trajectories(source: str, capacity: int | None = None) -> ReplayBuffer:
                    and not (np.allclose(low, -1) and np.allclose(high, 1)))
     meta = _metadata(raw, path)
     meta["actions_rescaled"] = rescale
+    image_shape, channels_last = _image_layout(dataset.observation_space, meta)
     buffer: ReplayBuffer | None = None
     for i, ep in enumerate(episodes):
-        obs = _flatten(ep.observations)
+        if image_shape is None:
+            obs = _flatten(ep.observations)
+        else:
+            obs = np.asarray(ep.observations)
+            if channels_last:
+                obs = np.moveaxis(obs, -1, 1)
+            obs = obs.reshape(obs.shape[0], -1)
         act = np.asarray(ep.actions, np.float64).reshape(len(ep.rewards), -1)
         if rescale:
             act = 2.0 * (act - low) / (high - low) - 1.0
         if buffer is None:
-            buffer = ReplayBuffer(obs.shape[1], act.shape[1], capacity, meta)
+            buffer = ReplayBuffer(obs.shape[1], act.shape[1], capacity, meta, image_shape)
         try:
             buffer.add_episode(obs, act, ep.rewards, ep.terminations, ep.truncations)
         except Exception as err:
             raise user_error(f"episode {i} of the dataset at {path}: {err}") from err
     assert buffer is not None
     return buffer
+
+
+def _image_layout(space: Any, meta: dict[str, Any]) -> tuple[tuple[int, ...] | None, bool]:
+    """(image shape (C, H, W) or None, whether the stored images are channels-last).
+
+    A dataset `wmpc collect` wrote names its shape (`image_shape`, flat channel-first frame
+    stacks); another dataset holds images when its observations are a uint8 Box of 3 dims:
+    (H, W, C) when the last dim has 1, 3 or 4 channels, else (C, H, W).
+    """
+    if meta.get("image_shape"):
+        try:
+            shape = tuple(int(v) for v in json.loads(meta["image_shape"]))
+        except (TypeError, ValueError) as err:
+            raise user_error(f"the dataset's image_shape {meta['image_shape']!r} is not a list "
+                             "of 3 sizes") from err
+        return shape, False
+    shape = getattr(space, "shape", None)
+    if getattr(space, "dtype", None) != np.uint8 or shape is None or len(shape) != 3:
+        return None, False
+    if shape[-1] in (1, 3, 4):
+        return (shape[2], shape[0], shape[1]), True
+    return tuple(shape), False
 
 
 def _flatten(obs: Any) -> np.ndarray:

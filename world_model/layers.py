@@ -26,8 +26,8 @@ class Linear(nn.Module):
     def __init__(self, fan_in: int, fan_out: int, generator: torch.Generator, zero: bool = False):
         super().__init__()
         bound = 0.0 if zero else 1.0 / math.sqrt(fan_in)
-        self.weight = nn.Parameter(_uniform((fan_out, fan_in), bound, generator))
-        self.bias = nn.Parameter(_uniform((fan_out,), bound, generator))
+        self.weight = nn.Parameter(uniform((fan_out, fan_in), bound, generator))
+        self.bias = nn.Parameter(uniform((fan_out,), bound, generator))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(x, self.weight, self.bias)
@@ -64,8 +64,8 @@ class EnsembleMLP(nn.Module):
         self.norm_shifts = nn.ParameterList()
         for i, (w_in, w_out) in enumerate(itertools.pairwise(widths)):
             bound = 0.0 if zero_last and i == layers else 1.0 / math.sqrt(w_in)
-            self.weights.append(nn.Parameter(_uniform((members, w_in, w_out), bound, generator)))
-            self.biases.append(nn.Parameter(_uniform((members, 1, w_out), bound, generator)))
+            self.weights.append(nn.Parameter(uniform((members, w_in, w_out), bound, generator)))
+            self.biases.append(nn.Parameter(uniform((members, 1, w_out), bound, generator)))
             if i < layers:
                 self.norm_scales.append(nn.Parameter(torch.ones(members, 1, w_out)))
                 self.norm_shifts.append(nn.Parameter(torch.zeros(members, 1, w_out)))
@@ -82,7 +82,8 @@ class EnsembleMLP(nn.Module):
         return x
 
 
-def _uniform(shape: tuple[int, ...], bound: float, generator: torch.Generator) -> torch.Tensor:
+def uniform(shape: tuple[int, ...], bound: float, generator: torch.Generator) -> torch.Tensor:
+    """Weights of `shape` drawn uniformly in [-bound, bound] from `generator`."""
     return (torch.rand(shape, generator=generator) * 2.0 - 1.0) * bound
 
 

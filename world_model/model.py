@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import torch
 from torch import nn
 from torch.func import functional_call
@@ -15,6 +16,7 @@ from torch.func import functional_call
 from world_model import twohot
 from world_model.config import ModelConfig
 from world_model.layers import EnsembleMLP, mlp, simnorm
+from world_model.pixels import ConvEncoder
 
 
 class WorldModel(nn.Module):
@@ -23,8 +25,10 @@ class WorldModel(nn.Module):
     The critic (`ModelConfig.critic`) is a state-value head ('v') or two action-value heads and a
     deterministic actor ('q'); `value(z)` is the planner's terminal value either way.
     The model owns its observation normaliser (running mean and variance in buffers, saved in the
-    state dict). `target_encoder` and `target_critic` are slow (EMA) copies the `Trainer`
-    updates (`ema_pairs`); they take no gradient and are not in `trainable_parameters()`.
+    state dict); image observations (`cfg.image_shape`) are read by a convolutional encoder.
+    `target_encoder` and `target_critic` are slow (EMA) copies
+    the `Trainer` updates (`ema_pairs`); they take no gradient and are not in
+    `trainable_parameters()`.
     """
 
     def __init__(self, cfg: ModelConfig, device: torch.device | str = "cpu", seed: int = 0,
@@ -35,11 +39,13 @@ class WorldModel(nn.Module):
         """The env the model was trained on (from the dataset's metadata), or None."""
         gen = torch.Generator().manual_seed(seed)
         o, a, d, h = cfg.obs_dim, cfg.act_dim, cfg.latent_dim, cfg.hidden_dim
-        self.register_buffer("obs_mean", torch.zeros(o))
-        self.register_buffer("obs_var", torch.ones(o))
+        blank = 127.5 if cfg.image_shape is not None else 0.0  # pixel values are 0..255
+        self.register_buffer("obs_mean", torch.full((o,), blank))
+        self.register_buffer("obs_var", torch.full((o,), max(blank, 1.0) ** 2))
         self.register_buffer("obs_count", torch.zeros((), dtype=torch.float64))
         self.register_buffer("bins", twohot.bins(cfg.num_bins, cfg.symlog_max))
-        self.encoder = mlp(o, h, cfg.layers, d, gen)
+        self.encoder = (mlp(o, h, cfg.layers, d, gen) if cfg.image_shape is None
+                        else ConvEncoder(cfg.image_shape, d, gen))
         self.dynamics = EnsembleMLP(cfg.ensemble_size, d + a, h, cfg.layers, d, gen)
         self.reward_head = mlp(d + a, h, cfg.head_layers, cfg.num_bins, gen, zero_last=True)
         self.termination_head = mlp(d + a, h, cfg.head_layers, 1, gen)
@@ -81,12 +87,16 @@ class WorldModel(nn.Module):
     # --- observation normaliser -------------------------------------------------------------
 
     @torch.no_grad()
-    def update_normaliser(self, obs: torch.Tensor) -> None:
-        """Merge a batch of raw observations (N, O) into the running mean and variance."""
-        obs = obs.reshape(-1, self.cfg.obs_dim).to(self.device, torch.float64)
+    def update_normaliser(self, obs: np.ndarray | torch.Tensor) -> None:
+        """Merge raw observations (N, O) into the running mean and variance, 4096 rows at a
+        time (a replay of images stays uint8 until then)."""
+        obs = torch.from_numpy(np.array(obs)) if isinstance(obs, np.ndarray) else obs
+        obs = obs.reshape(-1, self.cfg.obs_dim)
+        for start in range(0, obs.shape[0], 4096):
+            self._merge(obs[start:start + 4096].to(self.device, torch.float64))
+
+    def _merge(self, obs: torch.Tensor) -> None:
         n = obs.shape[0]
-        if n == 0:
-            return
         count = self.obs_count
         mean, var = self.obs_mean.double(), self.obs_var.double()
         b_mean, b_var = obs.mean(0), obs.var(0, unbiased=False)
@@ -99,8 +109,17 @@ class WorldModel(nn.Module):
         self.obs_count.fill_(float(total))
 
     def normalise(self, obs: torch.Tensor) -> torch.Tensor:
-        """Raw observations (..., O) -> normalised and clipped (..., O)."""
-        x = (obs.to(self.obs_mean.dtype) - self.obs_mean) * torch.rsqrt(self.obs_var + 1e-8)
+        """Raw observations (..., O) -> normalised and clipped (..., O).
+
+        States: each dim by its own mean and std. Images: each pixel less its mean, over one
+        scale, the pixels' mean std: what stays the same in every frame (a floor, a wall) becomes
+        0 and what moves stands out; before any data, (x - 127.5) / 127.5.
+        """
+        x = obs.to(self.obs_mean.dtype) - self.obs_mean
+        if self.cfg.image_shape is not None:
+            x = x * torch.rsqrt(self.obs_var.mean() + 1e-8)
+        else:
+            x = x * torch.rsqrt(self.obs_var + 1e-8)
         return x.clamp(-self.cfg.obs_clip, self.cfg.obs_clip)
 
     # --- latent dynamics ----------------------------------------------------------------------

@@ -34,6 +34,7 @@ from world_model.errors import user_error
 from world_model.losses import world_model_loss
 from world_model.metrics import evaluate_model
 from world_model.model import WorldModel
+from world_model.pixels import random_shift
 
 STATS = ("total", "prediction", "variance", "covariance", "reward", "termination", "value", "actor",
          "latent_std", "grad_norm")
@@ -53,6 +54,10 @@ class TrainConfig:
     """Adam learning rate."""
     grad_clip: float = 20.0
     """Largest global gradient norm; larger gradients are scaled down."""
+    shift_pad: int = 4
+    """Random-shift augmentation of image observations (DrQ's, which pixel methods rely on): each
+    image padded by this many pixels and cropped back at a random offset; 0 turns it off. No
+    effect on state observations."""
     val_fraction: float = 0.1
     """Share of episodes held out for validation (split by episode, fixed by the seed)."""
     log_every: int = 100
@@ -92,6 +97,8 @@ class TrainConfig:
             raise ValueError("TrainConfig.batch_size must be >= 2 (latent statistics need it)")
         if self.checkpoint_seconds < 0:
             raise ValueError("TrainConfig.checkpoint_seconds must be >= 0")
+        if self.shift_pad < 0:
+            raise ValueError(f"TrainConfig.shift_pad must be >= 0, got {self.shift_pad}")
         if self.lr <= 0 or self.grad_clip <= 0 or self.graph_warmup < 1:
             raise ValueError("TrainConfig.lr and grad_clip must be > 0, graph_warmup >= 1")
 
@@ -147,6 +154,9 @@ class Trainer:
         """
         batch = {k: batch[k].to(self.device, non_blocking=True)
                  for k in ("obs", "act", "rew", "term")}
+        if self.model.cfg.image_shape is not None:
+            batch["obs"] = random_shift(batch["obs"], self.model.cfg.image_shape,
+                                        self.cfg.shift_pad, self.generator)
         if self._graph is not None and any(self._static[k].shape != v.shape
                                            for k, v in batch.items()):
             self._reset_graph()
@@ -294,6 +304,9 @@ def _train(data, out: Path, ckpt: Path, source: str, cfg: TrainConfig, model_cfg
         payload = read_checkpoint(ckpt)
         model = _resumed_model(payload, buffer, out, device)
         saved = payload["extra"]
+        if int(saved.get("ranks", 1)) != ranks.world:
+            raise user_error(f"{out} was trained by {saved.get('ranks', 1)} process(es); resume "
+                             f"it with as many (this is {ranks.world}), or the batches differ")
         cfg = TrainConfig(**{**saved["train"], "steps": cfg.steps})
         agent = saved.get("agent")
         seed = int(saved["seed"])
@@ -311,7 +324,7 @@ def _train(data, out: Path, ckpt: Path, source: str, cfg: TrainConfig, model_cfg
     if payload is not None:
         trainer.load_state_dict(payload["trainer"])
     else:
-        model.update_normaliser(torch.from_numpy(train_buf.observations().copy()))
+        model.update_normaliser(train_buf.observations())
     extra = {"train": cfg.to_dict(), "seed": seed, "data": source, "dataset": buffer.metadata,
              **({"agent": dict(agent)} if agent is not None else {}),
              **({"ranks": ranks.world} if ranks.world > 1 else {})}
@@ -366,7 +379,7 @@ def _model_config(model_cfg: ModelConfig | Mapping[str, Any] | None,
                              f"act {buffer.act_dim}")
         return model_cfg
     fields = {"obs_dim": buffer.obs_dim, "act_dim": buffer.act_dim, "episodic": episodic,
-              **dict(model_cfg or {})}
+              "image_shape": buffer.image_shape, **dict(model_cfg or {})}
     try:
         return ModelConfig(**fields)
     except (TypeError, ValueError) as err:

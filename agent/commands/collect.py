@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from agent.commands.options import OBS, with_obs
 from envs.errors import UserError
 
 
@@ -61,6 +62,7 @@ def command(
     append: Annotated[bool, typer.Option(help="Add episodes to an existing --out.")] = False,
     env_kwargs: Annotated[str | None, typer.Option(
         help="JSON keyword arguments; with --policy RUN and no --env, the run's.")] = None,
+    obs: str | None = OBS,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Record whole episodes as a Minari dataset readable by plain `minari`."""
@@ -78,6 +80,7 @@ def command(
                             "run folder")
         env, saved_kwargs = run_env(Path(policy))
         kwargs = kwargs or saved_kwargs
+    kwargs = with_obs(kwargs, obs)
     if out.exists() and not append:
         raise UserError(f"{out} already exists; pass --append to add episodes to it")
     chosen = _policy(policy, env, kwargs, beta, seed)

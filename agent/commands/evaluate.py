@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from agent.commands import check_device
+from agent.commands.options import OBS, with_obs
 from envs.errors import UserError
 
 
@@ -35,6 +36,7 @@ def command(
     seed: int = typer.Option(0, help="Seed of the episodes and the planner."),
     device: str = typer.Option("cpu", help="torch device."),
     env_kwargs: str | None = typer.Option(None, help="JSON keyword arguments for the env."),
+    obs: str | None = OBS,
     goal: str | None = typer.Option(
         None, help="Goal to reach: env (the env's own goal of each episode; the default for envs "
         "with a desired_goal), a JSON list (a whole observation, or a goal-space target of a goal "
@@ -71,6 +73,7 @@ def command(
             raise UserError("give --env ID (or --run RUN, whose env is used)")
         env, saved_kwargs = run_env(run)
         kwargs = kwargs or saved_kwargs
+    kwargs = with_obs(kwargs, obs)
     saved = load_config(run).get("agent") if run is not None and not oracle else None
     agent_cfg = resolve(env).agent if saved is None else config_from_dict(AgentConfig, saved)
     overrides = {"planner": planner if planner not in (None, "random") else None,

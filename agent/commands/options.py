@@ -31,3 +31,11 @@ CONFIG = typer.Option(None, "--config", help="YAML file with sections run, agent
 SET = typer.Option(None, "--set", help="SECTION.FIELD=VALUE, repeatable, over --config: any "
                    "field of RunConfig, AgentConfig, ModelConfig, TrainConfig (their docstrings).")
 
+OBS = typer.Option(None, "--obs", help="What the agent observes: state, or pixels (rendered "
+                   "64 x 64 RGB frames, 3 stacked; image_size, camera and frame_stack go in "
+                   "--env-kwargs). Default: state, or a run's own.")
+
+
+def with_obs(env_kwargs: dict, obs: str | None) -> dict:
+    """`env_kwargs` with `--obs` applied (make_env checks the value)."""
+    return env_kwargs if obs is None else {**env_kwargs, "obs": obs}

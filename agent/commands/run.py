@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from agent.commands import check_device
-from agent.commands.options import CONFIG, SET, option
+from agent.commands.options import CONFIG, OBS, SET, option, with_obs
 from envs.errors import UserError
 
 
@@ -29,6 +29,7 @@ def command(
         False, help="Continue the run in --out exactly where it stopped, with its own settings "
         "(only --steps is read)."),
     env_kwargs: str | None = typer.Option(None, help="JSON keyword arguments for the env."),
+    obs: str | None = OBS,
     config: Path | None = CONFIG,
     set_: list[str] | None = SET,
     progress: bool = typer.Option(True, help="Show a progress bar."),
@@ -50,7 +51,7 @@ def command(
             raise UserError(f"{out} already holds a run: use --resume or another --out")
         flags = {"run": {"steps": steps, "seed": seed, "eval_every": eval_every,
                          "eval_episodes": eval_episodes, "num_envs": num_envs,
-                         "env_kwargs": parse_env_kwargs(env_kwargs) or None},
+                         "env_kwargs": with_obs(parse_env_kwargs(env_kwargs), obs) or None},
                  "agent": {"planner": planner, "horizon": horizon, "num_samples": samples,
                            "iterations": iterations}}
         settings = resolve(env, config_file=config, sets=set_, flags=flags)

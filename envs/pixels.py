@@ -1,0 +1,106 @@
+"""Pixel observations: each agent decision rendered from a camera, a short frame stack, uint8.
+
+`make_env(..., obs="pixels")` asks the env to render `rgb_array` frames of `image_size` pixels
+(`render_kwargs` says how each family takes the size and camera) and wraps it in
+`PixelObservation`. Observations are flat uint8 vectors (stack * 3 * size * size,) holding the
+frames oldest first, each channel-first (3, size, size); `image_shape` gives (3 * stack, size,
+size), the shape the model's convolutional encoder reads.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from envs.errors import UserError
+
+OBS_MODES = ("state", "pixels")
+"""What an agent observes: the env's flat state vector, or rendered frames."""
+
+
+def render_kwargs(spec: gym.envs.registration.EnvSpec, size: int,
+                  camera: int | str | None) -> dict[str, Any]:
+    """Keyword arguments that make the env of `spec` render `size` x `size` rgb frames.
+
+    dm_control through Shimmy takes `render_kwargs`; Gymnasium's MuJoCo envs (and
+    Gymnasium-Robotics') take `width`, `height` and `camera_id` or `camera_name`; any other env
+    gets `render_mode` only and its frames are resized.
+    """
+    kwargs: dict[str, Any] = {"render_mode": "rgb_array"}
+    entry = spec.entry_point
+    module = entry if isinstance(entry, str) else getattr(entry, "__module__", "") or ""
+    if spec.id.startswith("dm_control/"):
+        kwargs["render_kwargs"] = {"width": size, "height": size,
+                                   "camera_id": 0 if camera is None else camera}
+    elif module.startswith(("gymnasium.envs.mujoco", "gymnasium_robotics")):
+        kwargs.update(width=size, height=size)
+        if isinstance(camera, int):
+            kwargs["camera_id"] = camera
+        elif isinstance(camera, str):
+            kwargs["camera_name"] = camera
+    return kwargs
+
+
+def resize(frame: np.ndarray, size: int) -> np.ndarray:
+    """(H, W, 3) uint8 -> (size, size, 3) uint8 by picking the nearest pixel (no smoothing)."""
+    rows = (np.arange(size) * frame.shape[0]) // size
+    cols = (np.arange(size) * frame.shape[1]) // size
+    return frame[rows][:, cols]
+
+
+class PixelObservation(gym.Wrapper):
+    """The env's observation replaced by its last `stack` rendered frames, flat uint8.
+
+    After a reset the stack holds copies of the first frame. A render that fails, or that is not
+    an (H, W, 3) uint8-range image, raises `UserError` naming the env.
+    """
+
+    def __init__(self, env: gym.Env, size: int, stack: int):
+        super().__init__(env)
+        if not isinstance(size, int) or size < 8:
+            raise UserError(f"image_size must be an integer of at least 8, got {size!r}")
+        if not isinstance(stack, int) or stack < 1:
+            raise UserError(f"frame_stack must be a positive integer, got {stack!r}")
+        self.size, self.stack = size, stack
+        self.image_shape = (3 * stack, size, size)
+        """(channels, height, width) of one observation as the encoder reads it."""
+        size_flat = int(np.prod(self.image_shape))
+        self.obs_layout = {"pixels": slice(0, size_flat)}
+        """The whole flat observation is pixels."""
+        self._frames: deque[np.ndarray] = deque(maxlen=stack)
+        self.observation_space = gym.spaces.Box(0, 255, (size_flat,), np.uint8)
+
+    def reset(self, **kwargs: Any) -> tuple[np.ndarray, dict]:
+        _, info = self.env.reset(**kwargs)
+        frame = self.frame()
+        self._frames.extend([frame] * self.stack)
+        return self._observation(), info
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        _, reward, terminated, truncated, info = self.env.step(action)
+        self._frames.append(self.frame())
+        return self._observation(), reward, terminated, truncated, info
+
+    def frame(self) -> np.ndarray:
+        """The env's current view, (3, size, size) uint8."""
+        try:
+            image = self.env.render()
+        except Exception as err:
+            raise UserError(f"{self.env.unwrapped} cannot render an rgb_array frame for pixel "
+                            f"observations: {type(err).__name__}: {err}") from err
+        image = np.asarray(image) if image is not None else None
+        if image is None or image.ndim != 3 or image.shape[2] != 3:
+            shape = None if image is None else image.shape
+            raise UserError(f"{self.env.unwrapped} rendered {shape} for pixel observations; "
+                            "they need (height, width, 3) rgb frames")
+        if image.dtype != np.uint8:
+            image = np.clip(image, 0, 255).astype(np.uint8)
+        if image.shape[:2] != (self.size, self.size):
+            image = resize(image, self.size)
+        return np.ascontiguousarray(image.transpose(2, 0, 1))
+
+    def _observation(self) -> np.ndarray:
+        return np.concatenate([f.ravel() for f in self._frames])
