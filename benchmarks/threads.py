@@ -50,7 +50,6 @@ def _fill(run, env, episodes: int) -> None:
     """`episodes` uniform-random episodes of `env` into the run's replay buffer, then its
     normaliser."""
     import numpy as np
-    import torch
 
     from agent.runs import EpisodeRecorder
 
@@ -63,7 +62,7 @@ def _fill(run, env, episodes: int) -> None:
             recorder.add(action, reward, terminated, truncated, obs)
             done = terminated or truncated
         run.buffer.add_episode(*recorder.arrays())
-    run.model.update_normaliser(torch.as_tensor(np.array(run.buffer.observations())))
+    run.model.update_normaliser(run.buffer.observations())
 
 
 def _measure(env_id: str, threads: int, model: dict, compile_: bool, seconds: float, barrier,
