@@ -51,12 +51,14 @@ def run_episodes(
     *,
     seeds: list[int],
     frame_sink: Callable[[np.ndarray], None] | None = None,
+    success_at_end: bool = False,
 ) -> EvalResult:
     """Play one episode in each env in lockstep; `policy` sees the observations of all B envs.
 
     Finished envs stop stepping (their rows keep the last observation and their actions are
     ignored). With `frame_sink`, every frame `envs[0].render()` gives is passed to it as soon as
-    it is rendered (nothing is kept here).
+    it is rendered (nothing is kept here). An episode succeeds when `info["success"]` holds at
+    any step, or with `success_at_end` at its last step.
     """
     obs = np.stack([env.reset(seed=seed)[0] for env, seed in zip(envs, seeds, strict=True)])
     active = np.ones(len(envs), dtype=bool)
@@ -74,7 +76,7 @@ def run_episodes(
             lengths[i] += 1
             flag = _success(info)
             if flag is not None:
-                success[i] = bool(success[i]) or flag
+                success[i] = flag if success_at_end else bool(success[i]) or flag
             if frame_sink is not None and i == 0:
                 frame_sink(envs[0].render())
             if terminated or truncated:

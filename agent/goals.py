@@ -41,13 +41,15 @@ class GoalSpec:
     """What to reach, resolved against an env's observation layout."""
 
     kind: str
-    """`observation` (a whole goal observation), `goal_space` (a fixed target), `env` (the
-    env's own goal of each episode, read from the `desired_goal` slice of every observation) or
-    `episode` (the env's own goal observation of each episode, given at reset: OGBench's)."""
+    """`observation` (a whole goal observation), `goal_space` (a fixed target), `task` (the
+    fixed target of the task's own goal, `envs.targets`), `env` (the env's own goal of each
+    episode, read from the `desired_goal` slice of every observation) or `episode` (the env's
+    own goal observation of each episode, given at reset: OGBench's)."""
     goal_slice: slice
     """Slice of the flat observation (O,) that is compared with the target."""
     values: np.ndarray | None = None
-    """The target: (O,) for `observation`, (G,) for `goal_space`, None for `env` and `episode`."""
+    """The target: (O,) for `observation`, (G,) for `goal_space` and `task`, None for `env` and
+    `episode`."""
     target_slice: slice | None = None
     """For `env`: the slice of the observation holding the env's goal (`desired_goal`)."""
     episode_goals: Callable[[], np.ndarray] | None = None
@@ -65,7 +67,7 @@ class GoalSpec:
     @property
     def env_judges_success(self) -> bool:
         """True when the goal is the env's own, so its own `info["success"]` is the test."""
-        return self.kind in ("env", "episode")
+        return self.kind in ("env", "episode", "task")
 
     @property
     def whole_observation(self) -> bool:
@@ -82,14 +84,15 @@ def goal_layout(env: gym.Env) -> dict[str, slice] | None:
 
 
 def parse_goal(text: str) -> np.ndarray | str:
-    """`--goal` text -> a float32 vector, or `"env"` for the env's own goals.
+    """`--goal` text -> a float32 vector, `"env"` for the env's own goals or `"none"` for none.
 
-    Accepted: `env`, a JSON list of numbers, a path to a `.npy` array, `dataset:PATH:EPISODE:STEP`
+    Accepted: `env`, `none` (plan on the task's reward even where the env has goals), a JSON
+    list of numbers, a path to a `.npy` array, `dataset:PATH:EPISODE:STEP`
     (observation STEP of episode EPISODE of a dataset `world_model.data.load_trajectories` reads).
     """
     text = text.strip()
-    if text == "env":
-        return "env"
+    if text in ("env", "none"):
+        return text
     if text.startswith("dataset:"):
         return _dataset_frame(text)
     if text.startswith("["):
@@ -108,7 +111,7 @@ def parse_goal(text: str) -> np.ndarray | str:
         except (OSError, ValueError) as err:
             raise UserError(f"cannot read the goal file {text}: {err}") from err
         return _finite(np.asarray(values, dtype=np.float32).ravel(), text)
-    raise UserError(f"--goal {text!r} is not env, a JSON list of numbers, a .npy file or "
+    raise UserError(f"--goal {text!r} is not env, none, a JSON list of numbers, a .npy file or "
                     "dataset:PATH:EPISODE:STEP")
 
 
@@ -146,12 +149,15 @@ def resolve_goal(goal: np.ndarray | str | None, envs: list[gym.Env],
     """The `GoalSpec` of a parsed `--goal` on `envs` (one per problem of a batch); None when
     there is no goal to reach.
 
-    With no `--goal`, an env with goals of its own (a `desired_goal`, or a goal observation at
-    each reset) gives the `env` or `episode` spec.
+    With no `--goal`, an env with goals of its own (a `desired_goal`, a goal observation at
+    each reset, or a target its task spec defines, `envs.targets`) gives the `env`, `episode` or
+    `task` spec; `--goal none` gives None.
     """
     env = envs[0]
     obs_dim = int(env.observation_space.shape[0])
     layout = goal_layout(env)
+    if isinstance(goal, str) and goal == "none":
+        return None
     if goal is None or (isinstance(goal, str) and goal == "env"):
         if layout is not None:
             return GoalSpec("env", layout["achieved_goal"], None, layout["desired_goal"])
@@ -160,11 +166,15 @@ def resolve_goal(goal: np.ndarray | str | None, envs: list[gym.Env],
                 return np.stack([e.get_wrapper_attr("episode_goal") for e in envs])
 
             return GoalSpec("episode", slice(0, obs_dim), episode_goals=episode_goals)
+        task_goal = task_goal_of(env)
+        if task_goal is not None:
+            return GoalSpec("task", env.get_wrapper_attr("goal_slice"),
+                            np.asarray(task_goal.target, dtype=np.float32))
         if goal is None:
             return None
         raise UserError(f"{env_id} has no goals of its own (no desired_goal in its "
-                        "observation, no goal at reset); give --goal as a JSON list, a .npy "
-                        "file or dataset:PATH:EPISODE:STEP")
+                        "observation, no goal at reset, no target in its task spec); give "
+                        "--goal as a JSON list, a .npy file or dataset:PATH:EPISODE:STEP")
     if goal.size == obs_dim:
         return GoalSpec("observation", slice(0, obs_dim), goal)
     if layout is not None:
@@ -174,6 +184,13 @@ def resolve_goal(goal: np.ndarray | str | None, envs: list[gym.Env],
         raise UserError(f"--goal has {goal.size} numbers; {env_id} needs {obs_dim} (an "
                         f"observation) or {size} (a goal-space target)")
     raise UserError(f"--goal has {goal.size} numbers; {env_id} needs {obs_dim} (an observation)")
+
+
+def task_goal_of(env: gym.Env):
+    """The `envs.targets.TaskGoal` a state-observation env reports success of, or None."""
+    if env.has_wrapper_attr("image_shape") or not env.has_wrapper_attr("task_goal"):
+        return None
+    return env.get_wrapper_attr("task_goal")
 
 
 def has_episode_goals(env: gym.Env) -> bool:

@@ -33,7 +33,8 @@ TASK_NAMES = ("umaze", "medium", "reacher-easy", "reacher-v5")
 
 @dataclass(frozen=True)
 class GoalTask:
-    """One goal-reaching task of the benchmark."""
+    """One goal-reaching task of the benchmark; its goal and success test are the env's own
+    (PointMaze's `desired_goal`) or its task spec's (the reachers', `envs.targets`)."""
 
     env_id: str
     """Environment id for `make_env`."""
@@ -45,38 +46,21 @@ class GoalTask:
     """Planning horizon in decisions."""
     mode: str
     """Goal energy along the horizon: min, end or sum (`agent.goals.GOAL_MODES`)."""
-    goal_slice: slice | None
-    """Goal-space slice of the observation; None: the env's `achieved_goal`."""
-    success_at_end: bool
-    """True: success is judged at the last step; False: at any step (and the episode stops)."""
-    tolerance: float | None
-    """Success radius in the goal space (None: the env's own `info["success"]`)."""
 
 
 TASKS = {
-    "umaze": GoalTask("PointMaze_UMaze-v3", 5, 60, 30, "min", None, False, None),
-    "medium": GoalTask("PointMaze_Medium-v3", 5, 120, 40, "min", None, False, None),
-    "reacher-easy": GoalTask("dm_control/reacher-easy-v0", 2, 50, 5, "sum", slice(2, 4), True,
-                             None),
-    "reacher-v5": GoalTask("Reacher-v5", 1, 50, 5, "sum", slice(8, 10), True, 0.02),
+    "umaze": GoalTask("PointMaze_UMaze-v3", 5, 60, 30, "min"),
+    "medium": GoalTask("PointMaze_Medium-v3", 5, 120, 40, "min"),
+    "reacher-easy": GoalTask("dm_control/reacher-easy-v0", 2, 50, 5, "sum"),
+    "reacher-v5": GoalTask("Reacher-v5", 1, 50, 5, "sum"),
 }
 
 
-def _spec(task: GoalTask, env):
-    from agent.goals import GoalSpec, goal_layout
+def _success_at_end(task: GoalTask) -> bool:
+    from envs.conventions import convention_for
 
-    if task.goal_slice is None:
-        layout = goal_layout(env)
-        return GoalSpec("env", layout["achieved_goal"], None, layout["desired_goal"])
-    size = task.goal_slice.stop - task.goal_slice.start
-    return GoalSpec("goal_space", task.goal_slice, np.zeros(size, np.float32))
-
-
-def _tolerance(task: GoalTask, env) -> float | None:
-    if task.tolerance is not None or not task.env_id.startswith("dm_control/reacher"):
-        return task.tolerance
-    physics = env.unwrapped._env.physics
-    return float(physics.named.model.geom_size[["target", "finger"], 0].sum())
+    goal = convention_for(task.env_id).goal
+    return goal is not None and goal.success_at_end
 
 
 def _make(task: GoalTask, seed: int):
@@ -133,14 +117,15 @@ def play(task: GoalTask, kind: str, goals: int, seed: int, *, model=None, goal_m
          samples: int = 0, iterations: int = 0) -> list[bool]:
     """Success of `goals` episodes (seeds seed*1000 + i) with kind random, oracle or model."""
     from agent.build import RandomAgent
-    from agent.goals import learned_goal_agent, oracle_goal_agent
+    from agent.goals import learned_goal_agent, oracle_goal_agent, resolve_goal
     from planners import CEM
 
+    at_end = _success_at_end(task)
     successes = []
     for i in range(goals):
         env = _make(task, seed + i)
         obs, _ = env.reset(seed=seed * 1000 + i)
-        spec, tol = _spec(task, env), _tolerance(task, env)
+        spec = resolve_goal(None, [env], task.env_id)
         act_dim = env.action_space.shape[0]
         planner = CEM(num_samples=samples, iterations=iterations, num_elites=max(samples // 8, 2),
                       device="cpu", seed=seed + i) if kind != "random" else None
@@ -155,14 +140,9 @@ def play(task: GoalTask, kind: str, goals: int, seed: int, *, model=None, goal_m
         success = False
         for _ in range(task.decisions):
             obs, _, terminated, truncated, info = env.step(agent.act(obs))
-            if not task.success_at_end and info.get("success", False):
-                success = True
+            success = bool(info.get("success", False))
+            if (success and not at_end) or terminated or truncated:
                 break
-            if terminated or truncated:
-                break
-        if task.success_at_end:
-            dist = float(np.linalg.norm(obs[spec.goal_slice] - spec.targets(obs)))
-            success = dist <= tol
         successes.append(success)
         env.close()
     return successes
@@ -190,7 +170,7 @@ def main(argv: list[str]) -> list[dict]:
     parser.add_argument("--quick", action="store_true",
                         help="Smoke test: 2 goals, one small budget, little data and training.")
     args = parser.parse_args(argv)
-    from agent.goals import goal_layout
+    from agent.goals import resolve_goal
     from world_model.goal_map import fit_goal_map
 
     torch.set_num_threads(1)
@@ -224,7 +204,7 @@ def main(argv: list[str]) -> list[dict]:
             shutil.rmtree(run_dir)
         model = train_model(buffer, run_dir, updates_of(name), args.seed)
         env = _make(task, 0)
-        goal_slice = task.goal_slice or goal_layout(env)["achieved_goal"]
+        goal_slice = resolve_goal(None, [env], task.env_id).goal_slice
         env.close()
         goal_map = fit_goal_map(model, buffer.observations(), goal_slice)
         notes[name] = (f"{buffer.num_steps} decisions ({buffer.num_episodes} episodes), "

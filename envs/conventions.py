@@ -27,6 +27,7 @@ import gymnasium as gym
 import yaml
 
 from envs.errors import UserError
+from envs.targets import TaskGoal, task_goal_for
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class TaskConvention:
     episodic: bool = True
     """Whether an episode can end by termination (the world model then learns a termination
     head and cuts its TD targets there); False where only the time limit ends one."""
+    goal: TaskGoal | None = None
+    """A target the task defines beside its reward (`envs.targets`: reachers), or None."""
 
 
 FAMILIES = Path(__file__).parent / "families"
@@ -68,7 +71,7 @@ class Family:
 @functools.cache
 def families() -> tuple[Family, ...]:
     """Every family file, by name; a malformed one raises `UserError` naming it."""
-    names = {f.name for f in dataclasses.fields(TaskConvention)} - {"source"}
+    names = {f.name for f in dataclasses.fields(TaskConvention)} - {"source", "goal"}
     found = []
     for path in sorted(FAMILIES.glob("*.yaml")):
         data = yaml.safe_load(path.read_text()) or {}
@@ -154,7 +157,7 @@ def convention_for(env_id: str) -> TaskConvention:
         limit = spec.max_episode_steps if spec is not None else None
         steps = None if limit is None else max(limit // repeat, 1)
     return TaskConvention(repeat, steps, family.source if family else "env's own",
-                          task.get("episodic", True))
+                          task.get("episodic", True), task_goal_for(env_id))
 
 
 def config_overrides(env_id: str) -> dict[str, dict]:

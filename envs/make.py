@@ -24,6 +24,7 @@ from envs.suites import (
     unknown_id_hint,
     versions_line,
 )
+from envs.targets import TaskGoalSuccess
 from envs.wrappers import (
     ActionRepeat,
     EpisodeGoal,
@@ -104,8 +105,10 @@ def make_env(
     a seed uses `seed`; the action and observation spaces are seeded with it too.
     `obs="pixels"` observes `frame_stack` rendered `image_size`-square frames of `camera` (the
     family's default camera when None) instead of the state, flat uint8 (`envs.pixels`).
-    Goal-conditioned Dict envs also report `info["achieved_goal"]`, `info["desired_goal"]`, and
-    `env.get_wrapper_attr("goal_layout")` gives their slices of the flat observation.
+    Tasks with a goal beside their reward (`envs.targets`: reachers) report its success test as
+    `info["success"]`. Goal-conditioned Dict envs also report `info["achieved_goal"]`,
+    `info["desired_goal"]`, and `env.get_wrapper_attr("goal_layout")` gives their slices of the
+    flat observation.
     Bad ids or arguments raise `UserError`, and so do a suite package that is missing or of a
     version known not to run with the installed MuJoCo (`envs.suites`), and an env whose
     construction fails; compatibility fixes the installed versions need are applied first.
@@ -159,6 +162,8 @@ def make_env(
     if is_goal_space(env.observation_space):
         env = GoalInfo(env)
     env = FlattenObservation(env)
+    if convention.goal is not None:
+        env = TaskGoalSuccess(env, convention.goal)
     if has_evaluation_tasks(env.unwrapped):
         env = EpisodeGoal(env)
     env = RescaleAction(env)

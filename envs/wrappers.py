@@ -1,8 +1,9 @@
 """The wrappers `make_env` stacks on a raw environment; each overrides one hook.
 
 Order, innermost first: `GoalInfo` (goal-conditioned Dict envs only), `FlattenObservation`,
-`EpisodeGoal` (envs with evaluation tasks, OGBench's), `RescaleAction`, `ActionRepeat`, then
-Gymnasium's `TimeLimit` counting agent decisions, then `SeedFirstReset`.
+`envs.targets.TaskGoalSuccess` (tasks with a goal beside their reward), `EpisodeGoal` (envs with
+evaluation tasks, OGBench's), `RescaleAction`, `ActionRepeat`, then Gymnasium's `TimeLimit`
+counting agent decisions, then `SeedFirstReset`.
 """
 
 from __future__ import annotations

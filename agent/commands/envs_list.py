@@ -104,6 +104,12 @@ def _goal_convention(env: Any, suite: Any, reset_info: dict, flat_layout: str) -
         owner = "OGBench" if suite is OGBENCH else "the env"
         return (f"per-episode goal in reset info['goal'] ({owner}), not in the observation "
                 f"({flat_layout}){evaluation}")
+    if env.has_wrapper_attr("task_goal"):
+        goal = env.get_wrapper_attr("task_goal")
+        part = env.get_wrapper_attr("goal_slice")
+        return (f"the task's target: {goal.key} [{part.start}:{part.stop}] -> {list(goal.target)}"
+                f" (`wmpc eval` plans to it: {goal.episode_steps}-decision episodes, "
+                f"{goal.agent.get('goal_energy', 'min')} energy over H{goal.agent['horizon']})")
     if suite is METAWORLD:
         return ("none in the observation: the task (env_name) is fixed and Meta-World reports "
                 "info['success']")
@@ -171,6 +177,8 @@ def describe(env_id: str, env_kwargs: dict[str, Any]) -> list[tuple[str, str]]:
         key = _success_key(step_info)
         success = (f"info[{key!r}] (the env's own test)" if key is not None
                    else "none (the env reports no success; returns only)")
+        if env.has_wrapper_attr("task_goal"):
+            success = f"info['success']: {env.get_wrapper_attr('task_goal').description}"
         flat_layout = _slices(layout)
         rows = [
             ("id", env_id),

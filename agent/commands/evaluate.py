@@ -1,7 +1,9 @@
 """`wmpc eval`: evaluate a run (or the oracle, or random actions) on an env; JSON, videos.
 
-With a goal (`--goal`, or the env's own goals when its observation has a `desired_goal`) the agent
-plans to reach it by minimising a goal energy (`agent.goals`) instead of the task cost.
+With a goal (`--goal`, or the env's own goals when its observation has a `desired_goal` or its
+task spec a target, `envs.targets`) the agent plans to reach it by minimising a goal energy
+(`agent.goals`) instead of the task cost; a task target also sets the goal episode's length, its
+planning settings and when success is judged.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ def command(
     obs: str | None = OBS,
     goal: str | None = typer.Option(
         None, help="Goal to reach: env (the env's own goal of each episode; the default for envs "
-        "with a desired_goal), a JSON list (a whole observation, or a goal-space target of a goal "
+        "with a desired_goal or a task target such as a reacher's), none (plan on the reward), "
+        "a JSON list (a whole observation, or a goal-space target of a goal "
         "env), a .npy observation, or dataset:PATH:EPISODE:STEP."),
     goal_energy: str | None = typer.Option(
         None, help="Goal distance along the horizon: min (closest approach), end or sum "
@@ -57,6 +60,7 @@ def command(
     from agent.settings import resolve
     from agent.video import VideoRecorder, disable_shadows
     from envs import make_env
+    from envs.conventions import convention_for
     from envs.make import parse_env_kwargs
 
     if episodes < 1:
@@ -74,8 +78,13 @@ def command(
         env, saved_kwargs = run_env(run)
         kwargs = kwargs or saved_kwargs
     kwargs = with_obs(kwargs, obs)
+    own_goal = parsed_goal is None or isinstance(parsed_goal, str) and parsed_goal == "env"
+    task_goal = (convention_for(env).goal
+                 if own_goal and kwargs.get("obs", "state") == "state" else None)
     saved = load_config(run).get("agent") if run is not None and not oracle else None
     agent_cfg = resolve(env).agent if saved is None else config_from_dict(AgentConfig, saved)
+    if task_goal is not None:
+        agent_cfg = dataclasses.replace(agent_cfg, **task_goal.agent)
     overrides = {"planner": planner if planner not in (None, "random") else None,
                  "horizon": horizon, "num_samples": samples, "iterations": iterations,
                  "goal_energy": goal_energy}
@@ -86,8 +95,9 @@ def command(
     if agent_cfg.goal_energy not in GOAL_MODES:
         raise UserError(f"--goal-energy must be one of {', '.join(GOAL_MODES)}, "
                         f"got {agent_cfg.goal_energy!r}")
-    envs = [make_env(env, seed=seed + i, **kwargs, **({"render_mode": "rgb_array"}
-                                                      if video and i == 0 else {}))
+    episode_steps = {"episode_steps": task_goal.episode_steps} if task_goal is not None else {}
+    envs = [make_env(env, seed=seed + i, **episode_steps, **kwargs,
+                     **({"render_mode": "rgb_array"} if video and i == 0 else {}))
             for i in range(episodes)]
     if video:
         disable_shadows(envs[0])
@@ -105,7 +115,9 @@ def command(
     recorder = (VideoRecorder(folder / "videos" / f"{env.replace('/', '_')}_{name}_seed{seed}.mp4")
                 if video else None)
     result = run_episodes(envs, policy, seeds=[seed * 1000 + i for i in range(episodes)],
-                          frame_sink=recorder)
+                          frame_sink=recorder,
+                          success_at_end=spec is not None and spec.kind == "task"
+                          and task_goal.success_at_end)
     for e in envs:
         e.close()
     summary = result.summary(env, name)
