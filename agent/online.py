@@ -192,7 +192,8 @@ class OnlineRun:
         mean = float(np.mean(result.returns))
         writer.add_scalar("eval/return", mean, self.env_steps)
         writer.add_scalar("eval/decisions", self.state.step, self.env_steps)
-        runs.append_eval(self.out, self.state.step, result.returns, self.state.wall_seconds)
+        runs.append_eval(self.out, self.state.step, result.returns, self.state.wall_seconds,
+                         result.successes)
         runs.save_snapshot(self.out, self.state.step, self.model, self.cfg)
         return mean
 

@@ -113,28 +113,34 @@ def load_resume_point(out: Path) -> dict:
     return _load_tensors(path, "resume point")
 
 
-def append_eval(out: Path, step: int, returns: list[float], wall_seconds: float) -> None:
-    """Append one evaluation to evals.csv (rewritten atomically)."""
+def append_eval(out: Path, step: int, returns: list[float], wall_seconds: float,
+                successes: list[bool] | None = None) -> None:
+    """Append one evaluation to evals.csv (rewritten atomically); `successes`, where the env
+    reports them, give its success rate."""
     rows = read_evals(out)
     rows.append({"step": step, "mean_return": float(np.mean(returns)),
                  "wall_seconds": round(wall_seconds, 2),
-                 "returns": " ".join(f"{r:.2f}" for r in returns)})
+                 "returns": " ".join(f"{r:.2f}" for r in returns),
+                 "success_rate": "" if successes is None else float(np.mean(successes))})
     _write_evals(out, rows)
 
 
 def read_evals(out: Path) -> list[dict]:
-    """Rows of evals.csv (empty when there is none)."""
+    """Rows of evals.csv (empty when there is none); `success_rate` is None where the env
+    reports no success."""
     path = out / "evals.csv"
     if not path.exists():
         return []
     with path.open() as handle:
-        return [{**row, "step": int(row["step"]), "mean_return": float(row["mean_return"])}
+        return [{**row, "step": int(row["step"]), "mean_return": float(row["mean_return"]),
+                 "success_rate": float(row["success_rate"]) if row.get("success_rate") else None}
                 for row in csv.DictReader(handle)]
 
 
 def _write_evals(out: Path, rows: list[dict]) -> None:
     text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=["step", "mean_return", "wall_seconds", "returns"])
+    writer = csv.DictWriter(text, fieldnames=["step", "mean_return", "wall_seconds", "returns",
+                                              "success_rate"])
     writer.writeheader()
     writer.writerows(rows)
     write_atomic(out / "evals.csv", text.getvalue().encode())

@@ -1,7 +1,8 @@
-"""Published DMC curves beside ours, at the same environment steps (`../shared/anchors/`).
+"""Published curves beside ours, at the same environment steps (`../shared/anchors/`).
 
-`tdmpc2-results/<method>/<task>.csv` (columns step, reward, seed) holds each seed's curve of
-TD-MPC2, TD-MPC, DreamerV3 and SAC; `dmc-others/<method>.csv` (columns task, env_steps,
+`tdmpc2-results/<method>/<task>.csv` (columns step, reward or success, seed) holds each seed's
+curve of TD-MPC2, TD-MPC, DreamerV3 and SAC (Meta-World tasks `mw-<name>`: success per
+evaluation); `dmc-others/<method>.csv` (columns task, env_steps,
 mean_return, n_seeds, source) holds the mean over seeds of newer methods at 100k / 200k / 500k /
 1M. Both count environment steps (the action repeat included). A method with a folder in
 `tdmpc2-results/` is read from there, any other from `dmc-others/`.
@@ -20,6 +21,9 @@ ANCHORS = {"TD-MPC2": "tdmpc2", "BRO": "bro", "SimbaV2": "simbav2", "MR.Q": "mrq
 SIX_TASKS = ("cartpole-swingup", "reacher-easy", "cup-catch", "finger-spin", "walker-walk",
              "cheetah-run")
 """The tasks whose means the anchors' README quotes ("mean of the 6")."""
+MW_SIX_TASKS = ("mw-reach", "mw-push", "mw-door-open", "mw-drawer-open", "mw-window-open",
+                "mw-button-press-topdown")
+"""The Meta-World tasks of our benchmark (TD-MPC2's mean success on them at 100k: 0.77)."""
 TABLE_ANCHORS = ("TD-MPC2", "BRO", "SimbaV2", "MR.Q")
 """The anchors with a column per task in the report and a curve in the plot."""
 
@@ -36,6 +40,8 @@ def anchor_series(anchors: Path, method: str, task: str) -> list[list[tuple[int,
         return []
     with path.open() as handle:
         rows = [r for r in csv.DictReader(handle) if r.get("task", task) == task]
+    if rows and value not in rows[0]:
+        value = "success"
     seeds: dict[str, list[tuple[int, float]]] = {}
     for r in rows:
         seeds.setdefault(r.get("seed", ""), []).append((int(float(r[step])), float(r[value])))

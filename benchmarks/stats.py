@@ -60,16 +60,18 @@ def seed_interval(values, reps: int = REPS) -> tuple[np.ndarray, np.ndarray, np.
     return _bootstrap(scores, lambda x: x.mean(axis=0), reps)
 
 
-def aggregate(per_task: list[list[float]], reps: int = REPS) -> dict[str, tuple[float, ...]]:
-    """Across tasks (one list of seed returns per task, any number of seeds each): the mean of the
-    task means and the IQM of all runs, of normalised scores (return / 1000) with rliable's
-    stratified-bootstrap 95% interval, reported x 1000: {"mean": (value, low, high), "iqm": ...}."""
-    scores = [np.asarray(task, dtype=float).reshape(-1, 1) / 1000.0 for task in per_task]
+def aggregate(per_task: list[list[float]], reps: int = REPS,
+              scale: float = 1000.0) -> dict[str, tuple[float, ...]]:
+    """Across tasks (one list of seed scores per task, any number of seeds each): the mean of the
+    task means and the IQM of all runs, of normalised scores (score / `scale`: DMC returns out of
+    1000, success rates out of 1) with rliable's stratified-bootstrap 95% interval, reported
+    x `scale`: {"mean": (value, low, high), "iqm": ...}."""
+    scores = [np.asarray(task, dtype=float).reshape(-1, 1) / scale for task in per_task]
 
     def func(*tasks: np.ndarray) -> np.ndarray:
         return np.array([np.mean([t.mean() for t in tasks]),
                          metrics.aggregate_iqm(np.concatenate(tasks))])
 
     point, low, high = _bootstrap(scores, func, reps)
-    return {name: tuple(1000.0 * float(v[i]) for v in (point, low, high))
+    return {name: tuple(scale * float(v[i]) for v in (point, low, high))
             for i, name in enumerate(("mean", "iqm"))}

@@ -1,12 +1,16 @@
-"""`wmpc bench tasks`: DeepMind Control tasks against the published curves, in environment steps.
+"""`wmpc bench tasks`: DeepMind Control (or Meta-World) tasks against the published curves, in
+environment steps.
 
-Every task x seed is one online run of today's defaults to `--env-steps` environment steps (agent
-decisions x the action repeat, 2 on DMC), evaluated every `--eval-every` environment steps over 10
-episodes; runs go side by side, one process each (`--workers`), and resume where they stopped.
-Report seeds give the headline numbers; tuning seeds (used to choose defaults) are listed apart.
-Random actions and the oracle (the same planner on the true simulator) run in the same command.
-Writes `tasks.csv` (one row per evaluation), `tasks.png` and `tasks.md` from whatever the run
-folders hold; `--report-only` rebuilds them without running anything.
+`--suite dmc` (the default) scores return on six DMC tasks; `--suite metaworld` scores the
+success rate on six Meta-World v3 tasks from state (TD-MPC2 ran v2; its curves are beside) and
+needs `pip install 'wmpc[metaworld]'`. Every task x seed is one online run of today's defaults to
+`--env-steps` environment steps (agent decisions x the action repeat, 2 on both suites),
+evaluated every `--eval-every` environment steps over 10 episodes; runs go side by side, one
+process each (`--workers`), and resume where they stopped. Report seeds give the headline
+numbers; tuning seeds (used to choose defaults) are listed apart. Random actions and the oracle
+(the same planner on the true simulator) run in the same command. Writes `tasks.csv` (one row per
+evaluation), `tasks.png` and `tasks.md` from whatever the run folders hold; `--report-only`
+rebuilds them without running anything.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import argparse
 import csv
 import shlex
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from benchmarks import task_report
@@ -24,25 +28,49 @@ from benchmarks.provenance import ROOT, commit, machine, today, write_csv, write
 from benchmarks.stats import action_repeat, env_steps
 from envs.errors import UserError
 
-TASKS = {
-    "cartpole-swingup": "dm_control/cartpole-swingup-v0",
-    "reacher-easy": "dm_control/reacher-easy-v0",
-    "cup-catch": "dm_control/ball_in_cup-catch-v0",
-    "finger-spin": "dm_control/finger-spin-v0",
-    "walker-walk": "dm_control/walker-walk-v0",
-    "cheetah-run": "dm_control/cheetah-run-v0",
+
+@dataclass(frozen=True)
+class Task:
+    """One benchmark task: what `make_env` gets."""
+
+    env_id: str
+    env_kwargs: dict = field(default_factory=dict)
+
+
+def _metaworld(name: str) -> Task:
+    return Task("metaworld:Meta-World/MT1", {"env_name": f"{name}-v3"})
+
+
+SUITES = {
+    "dmc": (task_report.DMC, {
+        "cartpole-swingup": Task("dm_control/cartpole-swingup-v0"),
+        "reacher-easy": Task("dm_control/reacher-easy-v0"),
+        "cup-catch": Task("dm_control/ball_in_cup-catch-v0"),
+        "finger-spin": Task("dm_control/finger-spin-v0"),
+        "walker-walk": Task("dm_control/walker-walk-v0"),
+        "cheetah-run": Task("dm_control/cheetah-run-v0"),
+    }),
+    "metaworld": (task_report.METAWORLD, {
+        f"mw-{name}": _metaworld(name) for name in (
+            "reach", "push", "door-open", "drawer-open", "window-open", "button-press-topdown")
+    }),
 }
+"""Suite -> its scoring and its tasks by name (Meta-World names as TD-MPC2's curves)."""
+TASKS = {name: task for _, tasks in SUITES.values() for name, task in tasks.items()}
 HEADLINE_BUDGETS = (100_000, 200_000)
 """Environment steps the report gives numbers at (those up to `--env-steps`, and it)."""
-FIELDS = ["task", "kind", "seed", "env_steps", "decisions", "return", "wall_seconds", "commit",
-          "machine", "settings", "role"]
+FIELDS = ["task", "kind", "seed", "env_steps", "decisions", "return", "success", "wall_seconds",
+          "commit", "machine", "settings", "role"]
 KINDS = ("wmpc", "random", "oracle")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     """The command's flags (budgets in environment steps)."""
     p = argparse.ArgumentParser(prog="wmpc bench tasks", description=__doc__)
-    p.add_argument("--tasks", default=",".join(TASKS), help="comma-separated task names")
+    p.add_argument("--suite", default="dmc", choices=list(SUITES),
+                   help="dmc (return) or metaworld (success rate)")
+    p.add_argument("--tasks", default=None,
+                   help="comma-separated task names of the suite [default: all six]")
     p.add_argument("--env-steps", type=int, default=200_000,
                    help="environment steps per run (decisions = this / action repeat)")
     p.add_argument("--eval-every", type=int, default=10_000, help="in environment steps")
@@ -73,6 +101,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    "(their configurations are not checked; the report lists each run's)")
     args = p.parse_args(argv)
     check_launcher(args.launcher)
+    if args.tasks is None:
+        args.tasks = ",".join(SUITES[args.suite][1])
     if args.runs is None:
         args.runs = ROOT / "runs" / ("bench_tasks_quick" if args.quick else "bench_tasks")
     if args.quick:
@@ -81,14 +111,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def new_run_configs(env_id: str, seed: int, steps: int, eval_every: int, quick: bool = False):
+def new_run_configs(env_id: str, seed: int, steps: int, eval_every: int, quick: bool = False,
+                    env_kwargs: dict | None = None):
     """The settings of a new run (`agent.settings.Settings`: run, agent, train, model overrides):
     the defaults and the env family's file, as `wmpc run` resolves them, with `steps` and
     `eval_every` in decisions and 10 evaluation episodes (`quick`: tiny seed phase, batches and
     plans, one evaluation episode)."""
     from agent.settings import resolve
 
-    run = {"steps": steps, "seed": seed, "eval_every": eval_every, "eval_episodes": 10}
+    run = {"steps": steps, "seed": seed, "eval_every": eval_every, "eval_episodes": 10,
+           "env_kwargs": dict(env_kwargs or {})}
     flags = {"run": run}
     if quick:
         flags = {"run": {**run, "eval_episodes": 1, "seed_steps": 20, "pretrain_updates": 5},
@@ -121,6 +153,7 @@ class Job:
     task: str
     env_id: str
     out: Path
+    env_kwargs: dict = field(default_factory=dict)
     seed: int = 0
     steps: int = 0
     eval_every: int = 0
@@ -150,7 +183,8 @@ def _learn(job: Job) -> None:
         cfg, agent_cfg, train_cfg, overrides, _ = resumed_configs(job.out, job.steps)
         saved = load_config(job.out)
     else:
-        settings = new_run_configs(job.env_id, job.seed, job.steps, job.eval_every, job.quick)
+        settings = new_run_configs(job.env_id, job.seed, job.steps, job.eval_every, job.quick,
+                                   job.env_kwargs)
         cfg, agent_cfg, train_cfg = settings.run, settings.agent, settings.train
         overrides, saved = settings.model, {}
     meta = {"commit": saved.get("commit", commit()),
@@ -166,12 +200,12 @@ def _baseline(job: Job) -> None:
     from envs import make_env
     from envs.oracle import SimulatorOracle
 
-    envs = [make_env(job.env_id, seed=i) for i in range(job.episodes)]
+    envs = [make_env(job.env_id, seed=i, **job.env_kwargs) for i in range(job.episodes)]
     act_dim = envs[0].action_space.shape[0]
     if job.kind == "random":
         policy, settings = RandomAgent(act_dim, 0), "uniform random actions"
     else:
-        agent_cfg = new_run_configs(job.env_id, 0, 1, 1, job.quick).agent
+        agent_cfg = new_run_configs(job.env_id, 0, 1, 1, job.quick, job.env_kwargs).agent
         policy = oracle_agent([SimulatorOracle(e) for e in envs], agent_cfg, act_dim, seed=0)
         settings = f"{planning_text(asdict(agent_cfg))} on the true simulator"
     started = time.perf_counter()
@@ -183,7 +217,10 @@ def _baseline(job: Job) -> None:
              "wall_seconds": wall, "commit": commit(), "machine": machine(job.device),
              "settings": settings, "role": "report"}
     job.out.parent.mkdir(parents=True, exist_ok=True)
-    write_csv(job.out, [{**stamp, "seed": i, "return": r} for i, r in enumerate(result.returns)],
+    successes = result.successes or [None] * len(result.returns)
+    write_csv(job.out, [{**stamp, "seed": i, "return": r,
+                         "success": None if s is None else float(s)}
+                        for i, (r, s) in enumerate(zip(result.returns, successes, strict=True))],
               FIELDS)
 
 
@@ -210,7 +247,8 @@ def _requested(job: Job) -> dict:
     """The config.json sections a new run of `job` would have (the env's sizes left out)."""
     from agent.runs import model_config
 
-    settings = new_run_configs(job.env_id, job.seed, job.steps, job.eval_every, job.quick)
+    settings = new_run_configs(job.env_id, job.seed, job.steps, job.eval_every, job.quick,
+                               job.env_kwargs)
     model = model_config(settings.run, obs_dim=1, act_dim=1, overrides=settings.model).to_dict()
     model = {k: v for k, v in model.items() if k not in ("obs_dim", "act_dim")}
     return {"run": asdict(settings.run), "agent": asdict(settings.agent),
@@ -229,6 +267,7 @@ class Plan:
     """What one invocation covers: tasks, seeds by role, budgets, and the jobs to run."""
 
     tasks: list[str]
+    scoring: task_report.Scoring
     report_seeds: list[int]
     tuning_seeds: list[int]
     budgets: list[int]
@@ -239,13 +278,14 @@ def plan(args: argparse.Namespace) -> Plan:
     """Check the request (UserError on bad input, before anything is written) and list the
     jobs still to do: random and oracle episodes a task lacks, and runs not yet at their end."""
     from agent.runs import read_evals
-    from envs import convention_for
+    from envs import convention_for, make_env
 
     tasks = [t for t in args.tasks.split(",") if t]
-    unknown = [t for t in tasks if t not in TASKS]
+    scoring, known = SUITES[args.suite]
+    unknown = [t for t in tasks if t not in known]
     if unknown or not tasks:
-        raise UserError(f"unknown task(s) {', '.join(unknown) or '(none given)'}; "
-                        f"known: {', '.join(TASKS)}")
+        raise UserError(f"unknown task(s) {', '.join(unknown) or '(none given)'} of --suite "
+                        f"{args.suite}; known: {', '.join(known)}")
     report = _seeds(args.report_seeds, "--report-seeds")
     tuning = _seeds(args.tuning_seeds, "--tuning-seeds")
     if set(report) & set(tuning):
@@ -266,10 +306,11 @@ def plan(args: argparse.Namespace) -> Plan:
     if args.report_only:
         if not args.runs.is_dir():
             raise UserError(f"runs folder not found: {args.runs}")
-        return Plan(tasks, report, tuning, budgets, {})
+        return Plan(tasks, scoring, report, tuning, budgets, {})
     jobs, later = {}, {}
     for task in tasks:
-        env_id = TASKS[task]
+        env_id, env_kwargs = known[task].env_id, known[task].env_kwargs
+        make_env(env_id, **env_kwargs).close()  # a missing suite is one line, before any job
         repeat = convention_for(env_id).action_repeat
         if args.env_steps % repeat or args.eval_every % repeat:
             raise UserError(f"{task} repeats each action {repeat} times: --env-steps and "
@@ -278,17 +319,17 @@ def plan(args: argparse.Namespace) -> Plan:
                                      ("oracle", args.oracle_episodes, later)):
             path = args.runs / "baselines" / f"{task}_{kind}.csv"
             if episodes > 0 and len(_read_rows(path)) < episodes:
-                into[f"{task} {kind}"] = Job(kind, task, env_id, path, episodes=episodes,
-                                             device=args.device)
+                into[f"{task} {kind}"] = Job(kind, task, env_id, path, env_kwargs,
+                                             episodes=episodes, device=args.device)
         for seed in seeds:
-            job = Job("wmpc", task, env_id, args.runs / f"{task}_s{seed}", seed=seed,
+            job = Job("wmpc", task, env_id, args.runs / f"{task}_s{seed}", env_kwargs, seed=seed,
                       steps=args.env_steps // repeat, eval_every=args.eval_every // repeat,
                       quick=args.quick, device=args.device)
             if (job.out / "config.json").exists():
                 check_config(job.out, _requested(job))
             if max((r["step"] for r in read_evals(job.out)), default=0) < job.steps:
                 jobs[f"{task} s{seed}"] = job
-    return Plan(tasks, report, tuning, budgets, {**jobs, **later})
+    return Plan(tasks, scoring, report, tuning, budgets, {**jobs, **later})
 
 
 def run_rows(folder: Path, task: str, seed: int) -> list[dict]:
@@ -302,7 +343,8 @@ def run_rows(folder: Path, task: str, seed: int) -> list[dict]:
              "commit": config.get("commit", "not recorded"),
              "machine": config.get("machine", "not recorded"), "settings": settings_text(config)}
     return [{**stamp, "env_steps": env_steps(r["step"], repeat), "decisions": r["step"],
-             "return": r["mean_return"], "wall_seconds": float(r["wall_seconds"])}
+             "return": r["mean_return"], "success": r["success_rate"],
+             "wall_seconds": float(r["wall_seconds"])}
             for r in read_evals(folder)]
 
 
@@ -318,6 +360,7 @@ def _read_rows(path: Path) -> list[dict]:
         return []
     return [{**r, "seed": int(r["seed"]), "env_steps": int(r["env_steps"]),
              "decisions": int(r["decisions"]), "return": float(r["return"]),
+             "success": float(r["success"]) if r.get("success") else None,
              "wall_seconds": float(r["wall_seconds"]) if r["wall_seconds"] else None}
             for r in rows]
 
@@ -383,9 +426,10 @@ def main(argv: list[str]) -> None:
     def write() -> None:
         rows = collect(kept, args.runs, p)
         write_csv(args.out / f"{name}.csv", rows, FIELDS)
-        task_report.plot(rows, args.anchors, p.budgets, p.report_seeds, args.out / f"{name}.png")
-        write_text(args.out / f"{name}.md",
-                   task_report.markdown(rows, args.anchors, p, header, failures, f"{name}.png"))
+        task_report.plot(rows, args.anchors, p.budgets, p.report_seeds, args.out / f"{name}.png",
+                         p.scoring)
+        write_text(args.out / f"{name}.md", task_report.markdown(
+            rows, args.anchors, p, header, failures, f"{name}.png", p.scoring))
 
     if p.jobs:
         launcher = make_launcher(args.launcher, args.runs / "submitit",

@@ -31,8 +31,8 @@ def _run(runs: Path, task: str, seed: int, returns: dict[int, float], **changes)
     in its run section) and evals.csv with `returns` by decision."""
     folder = runs / f"{task}_s{seed}"
     folder.mkdir(parents=True)
-    job = tasks.Job("wmpc", task, tasks.TASKS[task], folder, seed=seed, steps=100_000,
-                    eval_every=5_000)
+    job = tasks.Job("wmpc", task, tasks.TASKS[task].env_id, folder, tasks.TASKS[task].env_kwargs,
+                    seed=seed, steps=100_000, eval_every=5_000)
     config = tasks._requested(job)
     config["run"].update(changes)
     config.update(commit="abc1234", machine="test machine", torch_threads=[1])
@@ -131,7 +131,8 @@ def test_the_cli_prints_one_line_and_exits_2_on_bad_input(tmp_path):
                           text=True)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        f"wmpc: error: unknown task(s) nope; known: {', '.join(tasks.TASKS)}"]
+        "wmpc: error: unknown task(s) nope of --suite dmc; known: "
+        + ", ".join(tasks.SUITES["dmc"][1])]
     assert not (tmp_path / "out").exists()
 
 
@@ -153,7 +154,8 @@ def test_a_stopped_run_resumes_from_its_resume_point(tmp_path, monkeypatch):
 
 
 def test_quick_runs_one_tiny_real_job_in_its_own_process(tmp_path, monkeypatch):
-    monkeypatch.setitem(tasks.TASKS, "point", "point_env:PointMass-v0")  # 50-step episodes
+    monkeypatch.setitem(tasks.SUITES["dmc"][1], "point",
+                        tasks.Task("point_env:PointMass-v0"))  # 50-step episodes
     out = tmp_path / "out"
     tasks.main(["--quick", "--tasks", "point", "--seeds", "100", "--oracle-episodes", "0",
                 "--runs", str(tmp_path / "runs"), "--out", str(out)])
@@ -164,3 +166,32 @@ def test_quick_runs_one_tiny_real_job_in_its_own_process(tmp_path, monkeypatch):
         ("60", "60"), ("120", "120")]  # action repeat 1
     assert "## At 120 environment steps" in (out / "tasks_quick.md").read_text()
     assert (out / "tasks_quick.png").stat().st_size > 0
+
+
+def test_metaworld_scores_the_success_rate_beside_tdmpc2(tmp_path):
+    runs = tmp_path / "runs"
+    for seed, rate in ((100, 0.5), (101, 1.0)):
+        folder = _run(runs, "mw-reach", seed, {})
+        (folder / "evals.csv").write_text("step,mean_return,wall_seconds,returns,success_rate\n"
+                                          f"50000,1234.5,2500,1234.5,{rate}\n")
+    anchors = _anchors(tmp_path)
+    (anchors / "tdmpc2-results" / "tdmpc2" / "mw-reach.csv").write_text(
+        "step,success,seed\n0,0,1\n100000,0.6,1\n0,0,2\n100000,0.8,2\n")
+    out = tmp_path / "out"
+    tasks.main(["--report-only", "--suite", "metaworld", "--tasks", "mw-reach", "--runs",
+                str(runs), "--out", str(out), "--anchors", str(anchors)])
+    at_100k = (out / "tasks.md").read_text().split("## At 100k")[1]
+    assert "| mw-reach | 0.75 [0.50, 1.00] (2) | 0.70 | — | — |" in at_100k
+    assert "**mean of 1 tasks** | **0.75** [0.50, 1.00] | 0.70 |" in at_100k
+    assert "Score: success (out of 1)" in (out / "tasks.md").read_text()
+
+
+def test_a_suite_that_is_not_installed_is_one_line_before_any_job(tmp_path, monkeypatch):
+    pytest.importorskip("dm_control")
+    if __import__("importlib").util.find_spec("metaworld") is not None:
+        pytest.skip("metaworld is installed")
+    monkeypatch.setattr(tasks, "launch", lambda *a, **k: pytest.fail("nothing may run"))
+    with pytest.raises(UserError, match="metaworld"):
+        tasks.main(["--suite", "metaworld", "--runs", str(tmp_path / "runs"), "--out",
+                    str(tmp_path / "out")])
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "out").exists()
