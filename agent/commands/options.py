@@ -1,10 +1,12 @@
-"""Command-line options generated from the config dataclasses: help from each field's docstring,
-the default shown from the field (a flag left out is not applied, so the env's family file and
+"""Command-line options generated from the config dataclasses: help from the first sentence of
+each field's docstring (its asides in parentheses left to `--set` and the docstring), the
+default shown from the field (a flag left out is not applied, so the env's family file and
 `--config` can set the field)."""
 
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import typer
 
@@ -21,7 +23,7 @@ def option(section: str, name: str, *decls: str):
     from agent.settings import CLASSES, field_docs
 
     cls = CLASSES[section]
-    doc = field_docs(cls)[name].split(". ")[0].rstrip(".")
+    doc = re.sub(r" \([^()]*\)", "", field_docs(cls)[name].split(". ")[0]).rstrip(".")
     return typer.Option(None, *decls, show_default=False,
                         help=f"{doc} (default: {_default(cls, name)}).")
 
@@ -31,9 +33,9 @@ CONFIG = typer.Option(None, "--config", help="YAML file with sections run, agent
 SET = typer.Option(None, "--set", help="SECTION.FIELD=VALUE, repeatable, over --config: any "
                    "field of RunConfig, AgentConfig, ModelConfig, TrainConfig (their docstrings).")
 
-OBS = typer.Option(None, "--obs", help="What the agent observes: state, or pixels (rendered "
-                   "64 x 64 RGB frames, 3 stacked; image_size, camera and frame_stack go in "
-                   "--env-kwargs). Default: state, or a run's own.")
+OBS = typer.Option(None, "--obs", help="state, or pixels: 3 stacked 64 x 64 RGB frames "
+                   "(image_size, camera, frame_stack in --env-kwargs). Default: state, or a "
+                   "run's own.")
 
 
 def with_obs(env_kwargs: dict, obs: str | None) -> dict:
