@@ -84,10 +84,12 @@ def goal_layout(env: gym.Env) -> dict[str, slice] | None:
 
 
 def parse_goal(text: str) -> np.ndarray | str:
-    """`--goal` text -> a float32 vector, `"env"` for the env's own goals or `"none"` for none.
+    """`--goal` text -> a float32 vector, an (H, W, 3) uint8 image, `"env"` for the env's own
+    goals or `"none"` for none.
 
     Accepted: `env`, `none` (plan on the task's reward even where the env has goals), a JSON
-    list of numbers, a path to a `.npy` array, `dataset:PATH:EPISODE:STEP`
+    list of numbers, a `.png` goal image (for pixel observations), a path to a `.npy` array,
+    `dataset:PATH:EPISODE:STEP`
     (observation STEP of episode EPISODE of a dataset `world_model.data.load_trajectories` reads).
     """
     text = text.strip()
@@ -105,14 +107,32 @@ def parse_goal(text: str) -> np.ndarray | str:
                                   for v in values):
             raise UserError(f"--goal must be a non-empty JSON list of numbers, got {text!r}")
         return _finite(np.asarray(values, dtype=np.float32), "--goal")
+    if text.lower().endswith(".png"):
+        return _read_image(Path(text))
     if text.endswith(".npy"):
         try:
             values = np.load(Path(text), allow_pickle=False)
         except (OSError, ValueError) as err:
             raise UserError(f"cannot read the goal file {text}: {err}") from err
         return _finite(np.asarray(values, dtype=np.float32).ravel(), text)
-    raise UserError(f"--goal {text!r} is not env, none, a JSON list of numbers, a .npy file or "
-                    "dataset:PATH:EPISODE:STEP")
+    raise UserError(f"--goal {text!r} is not env, none, a JSON list of numbers, a .png image, "
+                    "a .npy file or dataset:PATH:EPISODE:STEP")
+
+
+def _read_image(path: Path) -> np.ndarray:
+    """A goal image: (H, W, 3) uint8 RGB (an opaque alpha channel is dropped)."""
+    import imageio.v3 as iio
+
+    try:
+        image = np.asarray(iio.imread(path))
+    except (OSError, ValueError) as err:
+        raise UserError(f"cannot read the goal image {path}: {err}") from err
+    if image.ndim == 3 and image.shape[2] == 4 and (image[..., 3] == 255).all():
+        image = image[..., :3]
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise UserError(f"the goal image {path} is {image.dtype} of shape {image.shape}; it "
+                        "must be 8-bit RGB (height, width, 3)")
+    return image
 
 
 def _finite(values: np.ndarray, what: str) -> np.ndarray:
@@ -149,23 +169,25 @@ def resolve_goal(goal: np.ndarray | str | None, envs: list[gym.Env],
     """The `GoalSpec` of a parsed `--goal` on `envs` (one per problem of a batch); None when
     there is no goal to reach.
 
-    With no `--goal`, an env with goals of its own (a `desired_goal`, a goal observation at
-    each reset, or a target its task spec defines, `envs.targets`) gives the `env`, `episode` or
-    `task` spec; `--goal none` gives None.
+    With no `--goal`, an env with goals of its own (a goal observation at each reset, a
+    `desired_goal`, or a target its task spec defines, `envs.targets`) gives the `episode`, `env`
+    or `task` spec; `--goal none` gives None. With pixel observations the env's own goal is its
+    rendered goal image (`envs.goal_images`), and a goal image (H, W, 3) is tiled as a frame stack.
     """
     env = envs[0]
     obs_dim = int(env.observation_space.shape[0])
-    layout = goal_layout(env)
+    pixels = env.has_wrapper_attr("image_shape")
+    layout = None if pixels else goal_layout(env)
     if isinstance(goal, str) and goal == "none":
         return None
     if goal is None or (isinstance(goal, str) and goal == "env"):
-        if layout is not None:
-            return GoalSpec("env", layout["achieved_goal"], None, layout["desired_goal"])
-        if has_episode_goals(env):
+        if has_episode_goals(env) and (not pixels or env.has_wrapper_attr("goal_is_image")):
             def episode_goals() -> np.ndarray:
                 return np.stack([e.get_wrapper_attr("episode_goal") for e in envs])
 
             return GoalSpec("episode", slice(0, obs_dim), episode_goals=episode_goals)
+        if layout is not None:
+            return GoalSpec("env", layout["achieved_goal"], None, layout["desired_goal"])
         task_goal = task_goal_of(env)
         if task_goal is not None:
             return GoalSpec("task", env.get_wrapper_attr("goal_slice"),
@@ -175,6 +197,8 @@ def resolve_goal(goal: np.ndarray | str | None, envs: list[gym.Env],
         raise UserError(f"{env_id} has no goals of its own (no desired_goal in its "
                         "observation, no goal at reset, no target in its task spec); give "
                         "--goal as a JSON list, a .npy file or dataset:PATH:EPISODE:STEP")
+    if goal.ndim == 3:
+        return GoalSpec("observation", slice(0, obs_dim), _image_goal(goal, env, env_id))
     if goal.size == obs_dim:
         return GoalSpec("observation", slice(0, obs_dim), goal)
     if layout is not None:
@@ -186,8 +210,32 @@ def resolve_goal(goal: np.ndarray | str | None, envs: list[gym.Env],
     raise UserError(f"--goal has {goal.size} numbers; {env_id} needs {obs_dim} (an observation)")
 
 
+def _image_goal(image: np.ndarray, env: gym.Env, env_id: str) -> np.ndarray:
+    """A goal image (H, W, 3) as a pixel observation of `env`: channel-first, tiled over the
+    frame stack, float32."""
+    if not env.has_wrapper_attr("image_shape"):
+        raise UserError(f"a goal image needs pixel observations: evaluate {env_id} with "
+                        "--obs pixels (a run trained on pixels has them)")
+    channels, height, width = env.get_wrapper_attr("image_shape")
+    if image.shape != (height, width, 3):
+        raise UserError(f"the goal image is {'x'.join(map(str, image.shape))} (height x width "
+                        f"x channels); {env_id} observes {height}x{width}x3 RGB frames")
+    frame = image.transpose(2, 0, 1).ravel().astype(np.float32)
+    return np.tile(frame, channels // 3)
+
+
+class Unjudged(gym.Wrapper):
+    """Drops the env's success flags: a goal image has no true test to judge it by (the env's
+    own success is about its own goal)."""
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        info = {k: v for k, v in info.items() if k not in ("success", "is_success")}
+        return obs, reward, terminated, truncated, info
+
+
 def task_goal_of(env: gym.Env):
-    """The `envs.targets.TaskGoal` a state-observation env reports success of, or None."""
+    """The `envs.targets.TaskGoal` of a state-observation env, or None."""
     if env.has_wrapper_attr("image_shape") or not env.has_wrapper_attr("task_goal"):
         return None
     return env.get_wrapper_attr("task_goal")

@@ -14,6 +14,7 @@ import gymnasium as gym
 
 from envs.conventions import convention_for, env_spec
 from envs.errors import UserError
+from envs.goal_images import RenderedGoal, goal_pose_for
 from envs.pixels import OBS_MODES, PixelObservation, render_kwargs
 from envs.suites import (
     apply_fixes,
@@ -104,7 +105,9 @@ def make_env(
     keyword passes through, e.g. Shimmy's `GymV26Environment-v0`). The first `reset()` without
     a seed uses `seed`; the action and observation spaces are seeded with it too.
     `obs="pixels"` observes `frame_stack` rendered `image_size`-square frames of `camera` (the
-    family's default camera when None) instead of the state, flat uint8 (`envs.pixels`).
+    family's default camera when None) instead of the state, flat uint8 (`envs.pixels`); an env
+    with a goal state (PointMaze, reachers) then also renders it at every reset as
+    `episode_goal` (`envs.goal_images`).
     Tasks with a goal beside their reward (`envs.targets`: reachers) report its success test as
     `info["success"]`. Goal-conditioned Dict envs also report `info["achieved_goal"]`,
     `info["desired_goal"]`, and `env.get_wrapper_attr("goal_layout")` gives their slices of the
@@ -170,6 +173,9 @@ def make_env(
     env = ActionRepeat(env, repeat)
     if obs == "pixels":
         env = PixelObservation(env, image_size, frame_stack)
+        pose = goal_pose_for(env_id)
+        if pose is not None:
+            env = RenderedGoal(env, pose)
     if steps is not None:
         env = gym.wrappers.TimeLimit(env, steps)
     env = SeedFirstReset(env, seed)

@@ -2,7 +2,8 @@
 
 Order, innermost first: `GoalInfo` (goal-conditioned Dict envs only), `FlattenObservation`,
 `envs.targets.TaskGoalSuccess` (tasks with a goal beside their reward), `EpisodeGoal` (envs with
-evaluation tasks, OGBench's), `RescaleAction`, `ActionRepeat`, then Gymnasium's `TimeLimit`
+evaluation tasks, OGBench's), `RescaleAction`, `ActionRepeat`, for pixel observations
+`envs.pixels.PixelObservation` and `envs.goal_images.RenderedGoal`, then Gymnasium's `TimeLimit`
 counting agent decisions, then `SeedFirstReset`.
 """
 

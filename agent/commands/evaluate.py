@@ -40,10 +40,11 @@ def command(
     env_kwargs: str | None = typer.Option(None, help="JSON keyword arguments for the env."),
     obs: str | None = OBS,
     goal: str | None = typer.Option(
-        None, help="Goal to reach: env (the env's own goal of each episode; the default for envs "
-        "with a desired_goal or a task target such as a reacher's), none (plan on the reward), "
-        "a JSON list (a whole observation, or a goal-space target of a goal "
-        "env), a .npy observation, or dataset:PATH:EPISODE:STEP."),
+        None, help="Goal to reach: env (the env's own goal of each episode, rendered with --obs "
+        "pixels; the default for envs with a desired_goal or a task target such as a reacher's), "
+        "none (plan on the reward), a .png image (with --obs pixels), a JSON list (a whole "
+        "observation, or a goal-space target of a goal env), a .npy observation, or "
+        "dataset:PATH:EPISODE:STEP."),
     goal_energy: str | None = typer.Option(
         None, help="Goal distance along the horizon: min (closest approach), end or sum "
         "(default: the run's, else the env family's, else min)."),
@@ -54,7 +55,7 @@ def command(
     """Evaluate planning with a learned model (or the oracle, or random actions) on an env."""
     from agent.config import AgentConfig, config_from_dict
     from agent.evaluate import run_episodes
-    from agent.goals import GOAL_MODES, GoalSuccess, parse_goal, resolve_goal
+    from agent.goals import GOAL_MODES, GoalSuccess, Unjudged, parse_goal, resolve_goal
     from agent.loading import make_eval_policy
     from agent.runs import load_config, run_env, write_atomic
     from agent.settings import resolve
@@ -79,8 +80,7 @@ def command(
         kwargs = kwargs or saved_kwargs
     kwargs = with_obs(kwargs, obs)
     own_goal = parsed_goal is None or isinstance(parsed_goal, str) and parsed_goal == "env"
-    task_goal = (convention_for(env).goal
-                 if own_goal and kwargs.get("obs", "state") == "state" else None)
+    task_goal = convention_for(env).goal if own_goal else None
     saved = load_config(run).get("agent") if run is not None and not oracle else None
     agent_cfg = resolve(env).agent if saved is None else config_from_dict(AgentConfig, saved)
     if task_goal is not None:
@@ -103,10 +103,16 @@ def command(
         disable_shadows(envs[0])
     kind = "random" if planner == "random" else "oracle" if oracle else "model"
     spec = resolve_goal(parsed_goal, envs, env)
+    pixels = envs[0].has_wrapper_attr("image_shape")
     if spec is None:
         policy = make_eval_policy(kind, envs, agent_cfg, run, env, device, seed)
     else:
-        if not spec.env_judges_success:
+        if pixels and kind == "oracle":
+            raise UserError("the oracle reaches goals on the true state: evaluate it without "
+                            "--obs pixels")
+        if pixels and spec.kind == "observation":
+            envs = [Unjudged(e) for e in envs]
+        elif not spec.env_judges_success:
             envs = [GoalSuccess(e, spec, goal_tolerance) for e in envs]
         policy = _goal_policy(kind, spec, envs, agent_cfg, run, env, device, seed,
                               agent_cfg.goal_energy)
@@ -116,8 +122,8 @@ def command(
                 if video else None)
     result = run_episodes(envs, policy, seeds=[seed * 1000 + i for i in range(episodes)],
                           frame_sink=recorder,
-                          success_at_end=spec is not None and spec.kind == "task"
-                          and task_goal.success_at_end)
+                          success_at_end=task_goal is not None and task_goal.success_at_end
+                          and spec is not None and spec.kind in ("task", "episode"))
     for e in envs:
         e.close()
     summary = result.summary(env, name)
