@@ -37,12 +37,11 @@ def torch_threads() -> int:
     keeping busy as it starts (`agent.cpu_load`): all of them on an idle machine, where one run is
     fastest with every core; fewer beside busy processes, which would otherwise slow it and them
     several times over."""
-    from agent.cpu_load import busy_cores_of_others, threads_for
+    from agent.cpu_load import busy_cores_of_others, threads_for, usable_cpus
 
     text = os.environ.get("WMPC_TORCH_THREADS")
     if text is None:
-        cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                 else os.cpu_count() or 1)
+        cores = len(usable_cpus())
         return threads_for(cores, busy_cores_of_others()) if cores > 1 else 1
     if not text.isdigit() or int(text) < 1:
         raise UserError(f"WMPC_TORCH_THREADS must be a positive whole number, got {text!r}")

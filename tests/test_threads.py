@@ -89,3 +89,14 @@ def test_each_critic_is_measured_under_its_own_name(tmp_path):
     assert all(float(r["update_ms"]) > 0 for r in rows)
     text = (tmp_path / "README.md").read_text()
     assert "## Threads: critics" in text and "| 1 | 1 | q |" in text
+
+
+def test_only_the_usable_cores_count_and_guest_time_once(tmp_path, monkeypatch):
+    stat = tmp_path / "stat"
+    line = "cpu{} {} 0 0 {} 0 0 0 0 {} 0\n"  # user, idle and guest (already inside user)
+    stat.write_text("cpu  0 0 0 0 0 0 0 0 0 0\n" + line.format(0, 100, 100, 50)
+                    + line.format(1, 200, 0, 0) + "intr 5\n")
+    monkeypatch.setattr(cpu_load, "STAT", stat)
+    assert cpu_load._jiffies({0}) == (100, 200)
+    assert cpu_load._jiffies({0, 1}) == (300, 400)
+    assert cpu_load._jiffies({7}) is None
