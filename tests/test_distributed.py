@@ -90,5 +90,19 @@ def test_ranks_that_disagree_on_the_data_are_one_line(data):
                 "--nproc-per-node", "2", "launch.py", "train", "--data", "DATA", "--out",
                 "split", "--steps", "2", *SMALL, cwd=data)
     assert done.returncode != 0
-    assert "the torchrun ranks disagree on data: data, other" in done.stderr
+    assert (f"the torchrun ranks disagree on data: {data / 'data'}, {data / 'other'}"
+            in done.stderr)
     assert not (data / "split" / "checkpoint.pt").exists()
+
+
+def test_the_data_fingerprint_tells_contents_apart(data):
+    from world_model.data import load_trajectories
+    from world_model.train import _fingerprint
+
+    buffer = load_trajectories(data / "data")
+    episode = buffer.episode(0)
+    other = load_trajectories(data / "data")
+    assert _fingerprint(other) == _fingerprint(buffer)
+    other.add_episode(episode["obs"], episode["act"], episode["rew"], episode["term"],
+                      episode["trunc"])
+    assert _fingerprint(other) != _fingerprint(buffer)

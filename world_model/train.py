@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import json
 import time
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -282,12 +283,21 @@ def train_offline(data: str | ReplayBuffer, out: str | Path, cfg: TrainConfig = 
     ckpt = out / CHECKPOINT_NAME
     source = source or ("<buffer>" if isinstance(data, ReplayBuffer) else str(data))
     ranks, device = start(str(device))
-    agree(ranks, data=source, out=str(out.resolve()))
+    where = Path(source).resolve() if Path(source).exists() else source
+    agree(ranks, data=str(where), out=str(out.resolve()))
     try:
         return _train(data, out, ckpt, source, cfg, model_cfg, device, seed, resume, progress,
                       agent, ranks)
     finally:
         stop(ranks)
+
+
+def _fingerprint(buffer: ReplayBuffer) -> str:
+    """What the data holds, in a line: sizes and a CRC-32 of its observations (ranks that read
+    different data under one path, or the same data under two, are told apart)."""
+    obs = np.ascontiguousarray(buffer.observations())
+    return (f"{buffer.num_episodes} episodes, {buffer.num_steps} steps, observations crc32 "
+            f"{zlib.crc32(obs.view(np.uint8)):08x}")
 
 
 def _train(data, out: Path, ckpt: Path, source: str, cfg: TrainConfig, model_cfg, device: str,
@@ -298,6 +308,7 @@ def _train(data, out: Path, ckpt: Path, source: str, cfg: TrainConfig, model_cfg
     from world_model.data import load_trajectories
 
     buffer = data if isinstance(data, ReplayBuffer) else load_trajectories(data)
+    agree(ranks, data_content=_fingerprint(buffer))
     env_id = buffer.metadata.get("env_id")
     payload = None
     if resume:
