@@ -185,7 +185,8 @@ class OnlineRun:
                               self.envs.single_action_space.shape[0], self.device,
                               seed=self.cfg.seed + 7919 * (self.state.evals + 1))
         seeds = [self._episode_seed(10**6 + self.state.evals * k + i) for i in range(k)]
-        result = self._env(run_episodes, envs, agent, seeds=seeds)
+        result = self._env(run_episodes, envs, agent, seeds=seeds,
+                           success_at_end=convention_for(self.cfg.env_id).success_at_end)
         for env in envs:
             env.close()
         self.state.evals += 1

@@ -56,13 +56,6 @@ TASKS = {
 }
 
 
-def _success_at_end(task: GoalTask) -> bool:
-    from envs.conventions import convention_for
-
-    goal = convention_for(task.env_id).goal
-    return goal is not None and goal.success_at_end
-
-
 def _make(task: GoalTask, seed: int):
     from envs import make_env
 
@@ -118,9 +111,10 @@ def play(task: GoalTask, kind: str, goals: int, seed: int, *, model=None, goal_m
     """Success of `goals` episodes (seeds seed*1000 + i) with kind random, oracle or model."""
     from agent.build import RandomAgent
     from agent.goals import learned_goal_agent, oracle_goal_agent, resolve_goal
+    from envs.conventions import convention_for
     from planners import CEM
 
-    at_end = _success_at_end(task)
+    at_end = convention_for(task.env_id).success_at_end
     successes = []
     for i in range(goals):
         env = _make(task, seed + i)

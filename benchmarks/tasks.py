@@ -197,7 +197,7 @@ def _baseline(job: Job) -> None:
     """`job.episodes` episodes of random actions or of the oracle, as rows in `job.out`."""
     from agent.build import RandomAgent, oracle_agent
     from agent.evaluate import run_episodes
-    from envs import make_env
+    from envs import convention_for, make_env
     from envs.oracle import SimulatorOracle
 
     envs = [make_env(job.env_id, seed=i, **job.env_kwargs) for i in range(job.episodes)]
@@ -209,7 +209,8 @@ def _baseline(job: Job) -> None:
         policy = oracle_agent([SimulatorOracle(e) for e in envs], agent_cfg, act_dim, seed=0)
         settings = f"{planning_text(asdict(agent_cfg))} on the true simulator"
     started = time.perf_counter()
-    result = run_episodes(envs, policy, seeds=list(range(10_000, 10_000 + job.episodes)))
+    result = run_episodes(envs, policy, seeds=list(range(10_000, 10_000 + job.episodes)),
+                          success_at_end=convention_for(job.env_id).success_at_end)
     wall = round(time.perf_counter() - started, 1)
     for env in envs:
         env.close()

@@ -45,6 +45,9 @@ class TaskConvention:
     head and cuts its TD targets there); False where only the time limit ends one."""
     goal: TaskGoal | None = None
     """A target the task defines beside its reward (`envs.targets`: reachers), or None."""
+    success_at_end: bool = False
+    """Whether an episode succeeds by the env's `info["success"]` at its last step (Meta-World
+    as TD-MPC2 reports it; a reacher holding its target) rather than at any step."""
 
 
 FAMILIES = Path(__file__).parent / "families"
@@ -156,8 +159,10 @@ def convention_for(env_id: str) -> TaskConvention:
         spec = env_spec(env_id)
         limit = spec.max_episode_steps if spec is not None else None
         steps = None if limit is None else max(limit // repeat, 1)
+    goal = task_goal_for(env_id)
     return TaskConvention(repeat, steps, family.source if family else "env's own",
-                          task.get("episodic", True), task_goal_for(env_id))
+                          task.get("episodic", True), goal,
+                          task.get("success_at_end", goal is not None))
 
 
 def config_overrides(env_id: str) -> dict[str, dict]:

@@ -5,8 +5,8 @@ that vector at 0, and they count as reached when the finger is inside the target
 `TaskGoal` of the task spec (`envs.conventions.TaskConvention.goal`): which part of the flat
 observation to drive where, the env's own success test, and how a goal episode is run and planned
 (`wmpc eval` with no `--goal` plans to it). `TaskGoalSuccess` reports the test as
-`info["success"]` at every step; `success_at_end` says whether an episode counts it at its last
-step only (a reacher must hold the target, not brush past it).
+`info["success"]` at every step; an episode counts it at its last step only
+(`TaskConvention.success_at_end`: a reacher must hold the target, not brush past it).
 """
 
 from __future__ import annotations
@@ -37,8 +37,6 @@ class TaskGoal:
     """The success test in words (shown by `wmpc envs ID`)."""
     episode_steps: int
     """Agent decisions per goal episode."""
-    success_at_end: bool = True
-    """True: an episode succeeds when the test holds at its last step; False: at any step."""
     agent: dict[str, Any] = field(default_factory=dict)
     """Planning settings (`AgentConfig` fields) of a goal episode, over the run's own."""
 

@@ -34,9 +34,12 @@ def _put_target_at_finger(env) -> None:
 
 def test_reachers_have_a_task_goal_and_other_tasks_none():
     assert convention_for(DM_REACHER).goal.key == "to_target"
+    assert convention_for(DM_REACHER).success_at_end
     assert convention_for("Reacher-v5").goal.part == (8, 10)
     assert convention_for("dm_control/cartpole-swingup-v0").goal is None
     assert convention_for("PointMaze_UMaze-v3").goal is None
+    assert not convention_for("PointMaze_UMaze-v3").success_at_end
+    assert convention_for("metaworld:Meta-World/MT1").success_at_end  # as TD-MPC2 reads it
 
 
 def test_success_is_the_finger_inside_the_target():
@@ -59,8 +62,9 @@ def test_eval_resolves_the_task_goal_unless_told_none():
     assert spec.kind == "task" and spec.env_judges_success and not spec.whole_observation
     np.testing.assert_array_equal(spec.targets(np.ones((3, 6), np.float32)), np.zeros((3, 2)))
     assert resolve_goal("none", [env], DM_REACHER) is None
-    assert resolve_goal(None, [make_env(DM_REACHER, obs="pixels", image_size=16)],
-                        DM_REACHER) is None
+    pixels = make_env(DM_REACHER, obs="pixels", image_size=16)
+    assert resolve_goal(None, [pixels], DM_REACHER).kind == "episode"  # the target, rendered
+    pixels.close()
 
 
 class _Script:

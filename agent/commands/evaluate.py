@@ -80,7 +80,8 @@ def command(
         kwargs = kwargs or saved_kwargs
     kwargs = with_obs(kwargs, obs)
     own_goal = parsed_goal is None or isinstance(parsed_goal, str) and parsed_goal == "env"
-    task_goal = convention_for(env).goal if own_goal else None
+    convention = convention_for(env)
+    task_goal = convention.goal if own_goal else None
     saved = load_config(run).get("agent") if run is not None and not oracle else None
     agent_cfg = resolve(env).agent if saved is None else config_from_dict(AgentConfig, saved)
     if task_goal is not None:
@@ -122,8 +123,8 @@ def command(
                 if video else None)
     result = run_episodes(envs, policy, seeds=[seed * 1000 + i for i in range(episodes)],
                           frame_sink=recorder,
-                          success_at_end=task_goal is not None and task_goal.success_at_end
-                          and spec is not None and spec.kind in ("task", "episode"))
+                          success_at_end=convention.success_at_end
+                          and (spec is None or spec.env_judges_success))
     for e in envs:
         e.close()
     summary = result.summary(env, name)
