@@ -151,3 +151,40 @@ def test_a_pixel_model_learns_action_conditioned_predictions_without_collapsing(
 def _random_policy():
     rng = np.random.default_rng(1)
     return lambda obs: rng.uniform(-1, 1, 2).astype(np.float32)
+
+
+def test_a_frozen_pretrained_encoder_plugs_in_and_only_its_head_learns(tmp_path):
+    from world_model.checkpoint import load_world_model, save_checkpoint
+
+    out = collect(POINT, 300, tmp_path / "px", policy=_random_policy(), seed=0,
+                  env_kwargs={"obs": "pixels", "frame_stack": 2}, progress=False)
+    data = load_trajectories(str(out))
+    cfg = ModelConfig(obs_dim=data.obs_dim, act_dim=2, image_shape=data.image_shape,
+                      pretrained_encoder="tests.frozen_encoder:build", latent_dim=16,
+                      hidden_dim=32)
+    model = WorldModel(cfg, seed=0)
+    frozen = {k: v.clone() for k, v in model.encoder.net.state_dict().items()}
+    head = model.encoder.out.weight.detach().clone()
+    trainable = {id(p) for p in model.trainable_parameters()}
+    assert not any(id(p) in trainable for p in model.encoder.net.parameters())
+    trainer = Trainer(model, TrainConfig(batch_size=8, horizon=2, compile=False), seed=0)
+    for _ in range(5):
+        trainer.update(data.sample(8, 2, trainer.generator))
+    for key, value in model.encoder.net.state_dict().items():
+        torch.testing.assert_close(value, frozen[key])  # batch-norm statistics too
+    assert not torch.equal(model.encoder.out.weight, head)
+    save_checkpoint(tmp_path / "run" / "checkpoint.pt", model)
+    loaded = load_world_model(tmp_path / "run")
+    obs = torch.as_tensor(np.array(data.observations()[:4]))
+    torch.testing.assert_close(loaded.encode(obs), model.eval().encode(obs))
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("nocolon", "module:function"),
+    ("tests.frozen_encoder:missing", "cannot load"),
+    ("tests.frozen_encoder:broken", "failed to build: FileNotFoundError"),
+])
+def test_a_bad_pretrained_encoder_is_one_line(spec, message):
+    with pytest.raises(UserError, match=message):
+        WorldModel(ModelConfig(obs_dim=3 * 64 * 64, act_dim=2, image_shape=(3, 64, 64),
+                               pretrained_encoder=spec))

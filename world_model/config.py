@@ -26,6 +26,12 @@ class ModelConfig:
     """(C, H, W) when observations are images (`make_env(obs="pixels")`: flat uint8 frame
     stacks, O = C * H * W), read by a convolutional encoder; None for state vectors. Derived
     from the env or the dataset."""
+    pretrained_encoder: str | None = None
+    """For images: `module:function` building a frozen pretrained network from weights on your
+    disk (nothing is downloaded) that maps frames (N, 3, H, W) in [0, 1] to features (N, ...);
+    each frame of a stack is encoded, the features joined and a trained Linear maps them to the
+    latent. None: a convolutional encoder trained from scratch. Checkpoints keep its weights, but
+    the function builds its architecture, so it must be importable wherever the run is loaded."""
     latent_dim: int = 64
     """Size D of the latent state z."""
     hidden_dim: int = 256
@@ -87,6 +93,9 @@ class ModelConfig:
             if len(shape) != 3 or min(shape) < 1 or shape[0] * shape[1] * shape[2] != self.obs_dim:
                 raise ValueError(f"ModelConfig.image_shape {shape} is not a (C, H, W) of "
                                  f"obs_dim {self.obs_dim} values")
+        if self.pretrained_encoder is not None and self.image_shape is None:
+            raise ValueError("ModelConfig.pretrained_encoder needs image observations "
+                             "(--obs pixels)")
         positive = ("obs_dim", "act_dim", "latent_dim", "hidden_dim", "ensemble_size",
                     "simnorm_group", "td_steps")
         for name in positive:

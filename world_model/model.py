@@ -16,7 +16,7 @@ from torch.func import functional_call
 from world_model import twohot
 from world_model.config import ModelConfig
 from world_model.layers import EnsembleMLP, mlp, simnorm
-from world_model.pixels import ConvEncoder
+from world_model.pixels import ConvEncoder, PretrainedEncoder
 
 
 class WorldModel(nn.Module):
@@ -44,8 +44,12 @@ class WorldModel(nn.Module):
         self.register_buffer("obs_var", torch.full((o,), max(blank, 1.0) ** 2))
         self.register_buffer("obs_count", torch.zeros((), dtype=torch.float64))
         self.register_buffer("bins", twohot.bins(cfg.num_bins, cfg.symlog_max))
-        self.encoder = (mlp(o, h, cfg.layers, d, gen) if cfg.image_shape is None
-                        else ConvEncoder(cfg.image_shape, d, gen))
+        if cfg.image_shape is None:
+            self.encoder = mlp(o, h, cfg.layers, d, gen)
+        elif cfg.pretrained_encoder is not None:
+            self.encoder = PretrainedEncoder(cfg.image_shape, cfg.pretrained_encoder, d, gen)
+        else:
+            self.encoder = ConvEncoder(cfg.image_shape, d, gen)
         self.dynamics = EnsembleMLP(cfg.ensemble_size, d + a, h, cfg.layers, d, gen)
         self.reward_head = mlp(d + a, h, cfg.head_layers, cfg.num_bins, gen, zero_last=True)
         self.termination_head = mlp(d + a, h, cfg.head_layers, 1, gen)
@@ -75,14 +79,18 @@ class WorldModel(nn.Module):
         return self.target_q if self.cfg.critic == "q" else self.target_value
 
     def trainable_parameters(self) -> list[nn.Parameter]:
-        """Every parameter the optimiser updates (the EMA targets excluded)."""
+        """Every parameter the optimiser updates (the EMA targets and a frozen pretrained
+        encoder excluded)."""
         targets = {id(p) for m in (self.target_encoder, self.target_critic) for p in m.parameters()}
-        return [p for p in self.parameters() if id(p) not in targets]
+        return [p for p in self.parameters() if id(p) not in targets and p.requires_grad]
 
     def ema_pairs(self) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
-        """(online, target) parameters in matching order: target += tau * (online - target)."""
+        """(online, target) parameters in matching order: target += tau * (online - target)
+        (a frozen pretrained encoder's left out: its copies never differ)."""
         online = [*self.encoder.parameters(), *self.critic.parameters()]
-        return online, [*self.target_encoder.parameters(), *self.target_critic.parameters()]
+        target = [*self.target_encoder.parameters(), *self.target_critic.parameters()]
+        pairs = [(o, t) for o, t in zip(online, target, strict=True) if o.requires_grad]
+        return [o for o, _ in pairs], [t for _, t in pairs]
 
     # --- observation normaliser -------------------------------------------------------------
 
@@ -113,8 +121,11 @@ class WorldModel(nn.Module):
 
         States: each dim by its own mean and std. Images: each pixel less its mean, over one
         scale, the pixels' mean std: what stays the same in every frame (a floor, a wall) becomes
-        0 and what moves stands out; before any data, (x - 127.5) / 127.5.
+        0 and what moves stands out; before any data, (x - 127.5) / 127.5. For a pretrained
+        encoder, images in [0, 1] as such networks read them.
         """
+        if self.cfg.pretrained_encoder is not None:
+            return obs.to(self.obs_mean.dtype) / 255.0
         x = obs.to(self.obs_mean.dtype) - self.obs_mean
         if self.cfg.image_shape is not None:
             x = x * torch.rsqrt(self.obs_var.mean() + 1e-8)

@@ -1,4 +1,5 @@
-"""Pixel observations in the model: a convolutional encoder and the random-shift augmentation.
+"""Pixel observations in the model: a convolutional encoder, a user's frozen pretrained encoder,
+and the random-shift augmentation.
 
 A pixel observation is a flat uint8 vector (C * H * W,) of a channel-first image (a frame stack,
 `envs.pixels`); `ModelConfig.image_shape` is its (C, H, W).
@@ -6,6 +7,7 @@ A pixel observation is a flat uint8 vector (C * H * W,) of a channel-first image
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import numpy as np
@@ -13,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from world_model.errors import user_error
 from world_model.layers import Linear, uniform
 
 CHANNELS = 32
@@ -64,6 +67,63 @@ class ConvEncoder(nn.Module):
         images = x.reshape(-1, *self.image_shape)
         features = self.convs(images).flatten(1)
         return self.out(features).reshape(*lead, -1)
+
+
+def load_pretrained(spec: str) -> nn.Module:
+    """The frozen network `module:function` builds (called without arguments), in eval mode;
+    a bad spec or a function that fails is one line."""
+    module_name, sep, name = spec.partition(":")
+    if not sep or not module_name or not name:
+        raise user_error(f"pretrained_encoder must be module:function, got {spec!r}")
+    try:
+        build = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError) as err:
+        raise user_error(f"cannot load the pretrained encoder {spec}: {err}") from err
+    try:
+        net = build()
+    except Exception as err:  # the user's code: name it in one line
+        raise user_error(f"the pretrained encoder {spec} failed to build: "
+                         f"{type(err).__name__}: {err}") from err
+    if not isinstance(net, nn.Module):
+        raise user_error(f"the pretrained encoder {spec} returned {type(net).__name__}, not a "
+                         "torch.nn.Module")
+    return net.requires_grad_(False).eval()
+
+
+class PretrainedEncoder(nn.Module):
+    """Images (..., C * H * W) in [0, 1] -> (..., fan_out): each RGB frame of the stack through
+    a frozen network (`load_pretrained`), the frames' features joined, then a trained Linear."""
+
+    def __init__(self, image_shape: tuple[int, int, int], spec: str, fan_out: int,
+                 generator: torch.Generator):
+        super().__init__()
+        self.image_shape = tuple(image_shape)
+        channels, height, width = self.image_shape
+        if channels % 3:
+            raise user_error(f"a pretrained encoder reads RGB frames; images of {channels} "
+                             "channels are not a stack of them")
+        self.frames = channels // 3
+        self.net = load_pretrained(spec)
+        try:
+            with torch.no_grad():
+                features = self.net(torch.zeros(1, 3, height, width)).flatten(1).shape[1]
+        except Exception as err:  # the user's network on our frames
+            raise user_error(f"the pretrained encoder {spec} cannot read (1, 3, {height}, "
+                             f"{width}) frames: {type(err).__name__}: {err}") from err
+        self.out = Linear(self.frames * features, fan_out, generator)
+
+    def train(self, mode: bool = True) -> PretrainedEncoder:
+        super().train(mode)
+        self.net.eval()  # frozen: its normalisation layers keep their statistics
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        lead = x.shape[:-1]
+        _, height, width = self.image_shape
+        frames = x.reshape(-1, 3, height, width)
+        with torch.no_grad():
+            features = self.net(frames).flatten(1)
+        return self.out(features.reshape(-1, self.frames * features.shape[1])).reshape(*lead, -1)
 
 
 def random_shift(obs: torch.Tensor, image_shape: tuple[int, int, int], pad: int,
