@@ -25,8 +25,9 @@ def _suite(name: str, doc: str) -> None:
 
 
 _suite("planners", "Planner quality against budget, and latency (CPU; CUDA when present).")
-_suite("tasks", "DMC tasks in environment steps over report seeds, against the published "
-       "curves (TD-MPC2, BRO, SimbaV2, MR.Q, ...), random actions and the oracle.")
+_suite("tasks", "DMC (or, --suite metaworld, Meta-World) tasks in environment steps over report "
+       "seeds, against the published curves (TD-MPC2, BRO, SimbaV2, MR.Q, ...), random actions "
+       "and the oracle.")
 _suite("goals", "Goal reaching from reward-free data: learned model against the oracle.")
 _suite("wm_speed", "World-model updates per second (CPU; CUDA eager vs graph when present).")
 _suite("threads", "Online-loop speed per torch thread count, alone and two runs side by side.")
