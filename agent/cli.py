@@ -36,16 +36,14 @@ def torch_threads() -> int:
     """`WMPC_TORCH_THREADS`, else the cores this process may use that other processes are not
     keeping busy as it starts (`agent.cpu_load`): all of them on an idle machine, where one run is
     fastest with every core; fewer beside busy processes, which would otherwise slow it and them
-    several times over."""
-    from agent.cpu_load import busy_cores_of_others, threads_for, usable_cpus
+    several times over. `wmpc run` looks again as it goes (`agent.cpu_load.ThreadShare`)."""
+    from agent.cpu_load import busy_cores_of_others, fixed_threads, threads_for, usable_cpus
 
-    text = os.environ.get("WMPC_TORCH_THREADS")
-    if text is None:
-        cores = len(usable_cpus())
-        return threads_for(cores, busy_cores_of_others()) if cores > 1 else 1
-    if not text.isdigit() or int(text) < 1:
-        raise UserError(f"WMPC_TORCH_THREADS must be a positive whole number, got {text!r}")
-    return int(text)
+    fixed = fixed_threads()
+    if fixed is not None:
+        return fixed
+    cores = len(usable_cpus())
+    return threads_for(cores, busy_cores_of_others()) if cores > 1 else 1
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ from tqdm import tqdm
 from agent import runs
 from agent.build import learned_agent
 from agent.config import AgentConfig, RunConfig, explore_std_at
+from agent.cpu_load import ThreadShare
 from agent.evaluate import run_episodes
 from envs import convention_for, make_env
 from envs.errors import UserError
@@ -204,10 +205,13 @@ class OnlineRun:
                 "train": asdict(self.train_cfg), "model": self.model_cfg.to_dict(),
                 "device": str(self.device)}
 
-    def run(self, resume: bool, progress: bool = True, meta: dict | None = None) -> dict:
+    def run(self, resume: bool, progress: bool = True, meta: dict | None = None,
+            threads: ThreadShare | None = None) -> dict:
         """Run to `cfg.steps` decisions; returns the last evaluation and counters. `config.json`
         (the configs, the torch thread counts of each start or resume, and `meta`) is written
-        once a resume point has loaded, so a failed resume leaves the folder as it was."""
+        once a resume point has loaded, so a failed resume leaves the folder as it was. With
+        `threads`, torch's thread count follows the cores other processes leave free as the run
+        goes (logged as `time/torch_threads`)."""
         if resume:
             try:
                 self.load_state_dict(runs.load_resume_point(self.out))
@@ -253,7 +257,11 @@ class OnlineRun:
                 bar.update(n)
                 self._train_after_step(writer)
                 self.state.wall_seconds = time.perf_counter() - started
+                if threads is not None:
+                    threads.check()
                 if self.state.step % 100 < n:
+                    writer.add_scalar("time/torch_threads", torch.get_num_threads(),
+                                      self.env_steps)
                     writer.add_scalar("time/plan_ms", 1e3 * plan_seconds, self.env_steps)
                     rate = self.state.step / max(self.state.wall_seconds, 1e-9)
                     writer.add_scalar("time/decisions_per_second", rate, self.env_steps)

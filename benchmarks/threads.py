@@ -4,13 +4,16 @@ a second run beside it on the same cores.
 Each run is a separate process holding the online loop's own objects (`OnlineRun` with today's
 defaults) on a DeepMind Control task. After two random episodes fill its replay buffer it repeats
 the loop's work for `--seconds`: plan a decision, step the env, and make the updates the loop's
-`updates_per_step` asks for. Processes of one setting start together (a barrier). Reported per
-setting: decisions per second of each run and of all runs together, and the mean milliseconds of a
-plan and of an update. `--critics v,q` measures each setting with each kind of critic
-(`ModelConfig.critic`), `--compile off,on` without and with torch.compile of the energy and the loss
-(`world_model.compiled`; compiling happens before the timed part). Writes
-`NAME.csv`, `NAME.png` and README.md `## Threads` (`## Threads: NAME` for another `--name` than
-threads_cpu) into --out (default: the suite's folder, benchmarks/results/threads).
+`updates_per_step` asks for. Processes of one setting start together. `--threads auto` measures
+`wmpc run`'s default instead (the count chosen at start, looked at again as it runs:
+`agent.cpu_load.ThreadShare`): one run alone for `--seconds`, then a second started beside it
+and both measured for `--seconds`, one row per phase. Reported per setting: decisions per second
+of each run and of all runs together, and the mean milliseconds of a plan and of an update.
+`--critics v,q` measures each setting with each kind of critic (`ModelConfig.critic`),
+`--compile off,on` without and with torch.compile of the energy and the loss
+(`world_model.compiled`; compiling happens before the timed part). Writes `NAME.csv`, `NAME.png`
+and README.md `## Threads` (`## Threads: NAME` for another `--name` than threads_cpu) into --out
+(default: the suite's folder, benchmarks/results/threads).
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="wmpc bench threads", description=__doc__)
     p.add_argument("--env", default="dm_control/walker-walk-v0", help="environment id")
     p.add_argument("--threads", default=",".join(str(t) for t in range(1, cores + 1)),
-                   help="comma-separated torch thread counts per run")
+                   help="comma-separated torch thread counts per run; auto: wmpc run's default "
+                   "choice, the runs started one after another")
     p.add_argument("--runs", default="1,2", help="comma-separated numbers of runs side by side")
     p.add_argument("--seconds", type=float, default=20.0, help="measured time per setting")
     p.add_argument("--critics", default="v", help="comma-separated critics (v, q) per setting")
@@ -65,12 +69,20 @@ def _fill(run, env, episodes: int) -> None:
     run.model.update_normaliser(run.buffer.observations())
 
 
-def _measure(env_id: str, threads: int, model: dict, compile_: bool, seconds: float, barrier,
+def _measure(env_id: str, threads: int | str, model: dict, compile_: bool, ready, go, stop,
              results) -> None:
-    """One run's loop for `seconds` after the barrier: puts (decisions/s, plan ms, update ms)."""
+    """One run's loop from `go` until `stop`, after setting up and warming up (then `ready`):
+    puts a row (decision time, plan seconds, update seconds, updates, torch threads) per
+    decision. `threads` "auto" is what `wmpc run` does by default: the count the CLI chooses at
+    start, then a `ThreadShare` that looks again every few seconds."""
     import torch
 
-    torch.set_num_threads(threads)
+    from agent.cli import torch_threads
+    from agent.cpu_load import ThreadShare
+
+    os.environ.pop("WMPC_TORCH_THREADS", None)
+    share = ThreadShare() if threads == "auto" else None
+    torch.set_num_threads(torch_threads() if threads == "auto" else threads)
     os.environ["WMPC_COMPILE"] = "1" if compile_ else "0"
     from agent.config import AgentConfig, RunConfig
     from agent.online import OnlineRun
@@ -88,65 +100,136 @@ def _measure(env_id: str, threads: int, model: dict, compile_: bool, seconds: fl
             run.trainer.update(run.buffer.sample(batch, horizon, run.trainer.generator))
 
         obs, _ = env.reset(seed=2)
-        for _ in range(3):  # first calls allocate
+        for _ in range(3):  # first calls allocate (and compile)
             run.agent.act(obs, explore=True)
             update()
-        barrier.wait()
-        plan = updating = credit = 0.0
-        decisions = updates = 0
-        start = time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            tick = time.perf_counter()
+        ready.set()
+        go.wait()
+        rows, credit = [], 0.0
+        while not stop.is_set():
+            tick = time.monotonic()
             action = run.agent.act(obs, explore=True)
-            plan += time.perf_counter() - tick
+            plan = time.monotonic() - tick
             obs, _, terminated, truncated, _ = env.step(action)
             if terminated or truncated:
                 obs, _ = env.reset()
             credit += cfg.updates_per_step
-            tick = time.perf_counter()
+            tick, updates = time.monotonic(), 0
             while credit >= 1.0:
                 update()
                 credit, updates = credit - 1.0, updates + 1
-            updating += time.perf_counter() - tick
-            decisions += 1
-        elapsed = time.perf_counter() - start
-    results.put((decisions / elapsed, 1e3 * plan / decisions, 1e3 * updating / max(updates, 1)))
+            now = time.monotonic()
+            if share is not None:
+                share.check()
+            rows.append((now, plan, now - tick, updates, torch.get_num_threads()))
+    results.put(rows)
 
 
-def _setting(env_id: str, runs: int, threads: int, model: dict, compile_: bool,
-             seconds: float) -> dict:
-    """`runs` processes side by side, each with `threads`, the model overrides `model` and
-    compiling on or off."""
-    ctx = mp.get_context("spawn")
-    barrier, results = ctx.Barrier(runs), ctx.Queue()
-    procs = [ctx.Process(target=_measure,
-                         args=(env_id, threads, model, compile_, seconds, barrier, results))
-             for _ in range(runs)]
-    for proc in procs:
-        proc.start()
-    measured = [results.get(timeout=600) for _ in procs]
-    for proc in procs:
-        proc.join()
-    rates, plans, updates = zip(*measured, strict=True)
+def _window(rows: list[tuple], begin: float, end: float) -> dict:
+    """Decisions/s, plan and update milliseconds and the last thread count of one run's
+    decisions between `begin` and `end`."""
+    inside = [r for r in rows if begin <= r[0] < end]
+    updates = sum(r[3] for r in inside)
+    return {"rate": len(inside) / (end - begin),
+            "plan_ms": 1e3 * sum(r[1] for r in inside) / max(len(inside), 1),
+            "update_ms": 1e3 * sum(r[2] for r in inside) / max(updates, 1),
+            "threads": inside[-1][4] if inside else 0}
+
+
+def _row(runs: int, threads: str, windows: list[dict], model: dict, compile_: bool) -> dict:
+    rates = [w["rate"] for w in windows]
     return {"runs": runs, "threads": threads, **model, "compile": "on" if compile_ else "off",
             "decisions_per_s_each": round(sum(rates) / runs, 2),
             "decisions_per_s_total": round(sum(rates), 2),
-            "plan_ms": round(sum(plans) / runs, 2), "update_ms": round(sum(updates) / runs, 2)}
+            "plan_ms": round(sum(w["plan_ms"] for w in windows) / runs, 2),
+            "update_ms": round(sum(w["update_ms"] for w in windows) / runs, 2)}
+
+
+def _start(ctx, env_id: str, threads: int | str, model: dict, compile_: bool, go, stop,
+           results):
+    ready = ctx.Event()
+    proc = ctx.Process(target=_measure,
+                       args=(env_id, threads, model, compile_, ready, go, stop, results))
+    proc.start()
+    return proc, ready
+
+
+def _gather(procs: list, results) -> list[list[tuple]]:
+    measured = [results.get(timeout=600) for _ in procs]
+    for proc in procs:
+        proc.join()
+    return measured
+
+
+def _setting(env_id: str, runs: int, threads: int, model: dict, compile_: bool,
+             seconds: float) -> list[dict]:
+    """`runs` processes side by side, each with `threads`, the model overrides `model` and
+    compiling on or off, measured together for `seconds`."""
+    ctx = mp.get_context("spawn")
+    go, stop, results = ctx.Event(), ctx.Event(), ctx.Queue()
+    started = [_start(ctx, env_id, threads, model, compile_, go, stop, results)
+               for _ in range(runs)]
+    for _, ready in started:
+        ready.wait(600)
+    begin = time.monotonic()
+    go.set()
+    time.sleep(seconds)
+    end = time.monotonic()
+    stop.set()
+    measured = _gather([proc for proc, _ in started], results)
+    return [_row(runs, str(threads), [_window(rows, begin, end) for rows in measured], model,
+                 compile_)]
+
+
+def _staggered(env_id: str, runs: int, model: dict, compile_: bool, seconds: float) -> list[dict]:
+    """Default threads ("auto"): one run alone for `seconds`, then a second starts beside it and
+    both run `seconds`, and so on up to `runs`; a row per phase, over all of it (a thread count
+    changing part-way included). The threads column gives each run's count at the phase's end."""
+    ctx = mp.get_context("spawn")
+    stop, results = ctx.Event(), ctx.Queue()
+    procs, phases = [], []
+    for _ in range(runs):
+        go = ctx.Event()
+        proc, ready = _start(ctx, env_id, "auto", model, compile_, go, stop, results)
+        ready.wait(600)
+        go.set()
+        begin = time.monotonic()
+        time.sleep(seconds)
+        phases.append((begin, time.monotonic()))
+        procs.append(proc)
+    stop.set()
+    measured = sorted(_gather(procs, results), key=lambda rows: rows[0][0] if rows else 0.0)
+    out = []
+    for k, (begin, end) in enumerate(phases, start=1):
+        windows = [_window(rows, begin, end) for rows in measured[:k]]
+        counts = "+".join(str(w["threads"]) for w in windows)
+        out.append(_row(k, f"auto ({counts})", windows, model, compile_))
+    return out
 
 
 def main(argv: list[str]) -> None:
     args = parse(argv)
     if set(args.compile.split(",")) - {"off", "on"}:
         raise ValueError(f"--compile takes off and/or on, got {args.compile!r}")
+    thread_counts = args.threads.split(",")
+    if any(t != "auto" and not (t.isdigit() and int(t) > 0) for t in thread_counts):
+        raise ValueError(f"--threads takes positive counts and/or auto, got {args.threads!r}")
     stamp = {"env_id": args.env, "commit": commit(), "machine": machine("cpu")}
+    run_counts = [int(r) for r in args.runs.split(",")]
     rows = []
-    for runs in (int(r) for r in args.runs.split(",")):
-        for threads in (int(t) for t in args.threads.split(",")):
-            for critic, comp in itertools.product(args.critics.split(","),
-                                                  args.compile.split(",")):
-                model = {"critic": critic}
-                rows.append({**_setting(args.env, runs, threads, model, comp == "on",
-                                        args.seconds), **stamp})
+    for critic, comp in itertools.product(args.critics.split(","), args.compile.split(",")):
+        model = {"critic": critic}
+        for threads in thread_counts:
+            if threads == "auto":
+                staged = _staggered(args.env, max(run_counts), model, comp == "on",
+                                    args.seconds)
+                found = [r for r in staged if r["runs"] in run_counts]
+            else:
+                found = [row for runs in run_counts
+                         for row in _setting(args.env, runs, int(threads), model, comp == "on",
+                                             args.seconds)]
+            for row in found:
+                rows.append({**row, **stamp})
                 print(rows[-1])
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{args.name}.csv"

@@ -79,6 +79,16 @@ def test_two_runs_side_by_side_are_measured_and_reported(tmp_path):
     assert "| 2 | 1 | v |" in (tmp_path / "README.md").read_text()
 
 
+def test_default_threads_are_measured_alone_then_beside_a_second_run(tmp_path):
+    threads.main(["--env", "point_env:PointMass-v0", "--threads", "auto", "--runs", "1,2",
+                  "--seconds", "0.5", "--out", str(tmp_path)])
+    with (tmp_path / "threads_cpu.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["runs"] for r in rows] == ["1", "2"]
+    assert rows[0]["threads"].startswith("auto (") and rows[1]["threads"].count("+") == 1
+    assert all(float(r["decisions_per_s_each"]) > 0 for r in rows)
+
+
 def test_each_critic_is_measured_under_its_own_name(tmp_path):
     threads.main(["--env", "point_env:PointMass-v0", "--threads", "1", "--runs", "1",
                   "--seconds", "0.3", "--critics", "v,q", "--name", "critics",
@@ -100,3 +110,47 @@ def test_only_the_usable_cores_count_and_guest_time_once(tmp_path, monkeypatch):
     assert cpu_load._jiffies({0}) == (100, 200)
     assert cpu_load._jiffies({0, 1}) == (300, 400)
     assert cpu_load._jiffies({7}) is None
+
+
+@pytest.fixture
+def inductor_threads():
+    """Inductor's `cpp.dynamic_threads`, which a `ThreadShare` turns on, as it was after the
+    test."""
+    import torch._inductor.config
+
+    before = torch._inductor.config.cpp.dynamic_threads
+    yield
+    torch._inductor.config.cpp.dynamic_threads = before
+
+
+@pytest.mark.usefixtures("inductor_threads")
+def test_a_long_run_gives_a_core_back_when_a_busy_process_starts_beside_it(monkeypatch):
+    import torch
+    monkeypatch.setattr(cpu_load, "usable_cpus", lambda: {0, 1})
+    stat = []
+    monkeypatch.setattr(cpu_load, "_jiffies", lambda cpus: stat[-1])
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        stat.append((0, 200))
+        share = cpu_load.ThreadShare(period=0.2)
+        stat.append((100, 400))  # one of the two cores busy meanwhile, not by this process
+        assert share.check() == 2  # the period has not passed: no new look
+        time.sleep(0.3)
+        assert share.check() == 1
+        stat.append((110, 600))  # idle again
+        time.sleep(0.3)
+        assert share.check() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.usefixtures("inductor_threads")
+def test_thread_share_only_where_the_count_is_not_fixed(monkeypatch):
+    monkeypatch.setattr(cpu_load, "usable_cpus", lambda: {0, 1})
+    monkeypatch.setenv("WMPC_TORCH_THREADS", "2")
+    assert cpu_load.thread_share() is None
+    monkeypatch.delenv("WMPC_TORCH_THREADS")
+    assert isinstance(cpu_load.thread_share(), cpu_load.ThreadShare)
+    monkeypatch.setattr(cpu_load, "usable_cpus", lambda: {0})
+    assert cpu_load.thread_share() is None

@@ -38,6 +38,7 @@ def command(
 
     Settings: the defaults, then the env's family file (`wmpc envs ID` names it), then --config,
     --set and the flags; the resolved settings are saved in OUT/config.json."""
+    from agent.cpu_load import thread_share
     from agent.online import OnlineRun
     from agent.runs import resumed_configs
     from agent.settings import resolve
@@ -59,8 +60,9 @@ def command(
         overrides = settings.model
         device = device or "cpu"
     check_device(device)
+    threads = thread_share()  # before anything compiles
     run = OnlineRun(out, cfg, agent_cfg, train_cfg, overrides, device=device)
-    summary = run.run(resume=resume, progress=progress)
+    summary = run.run(resume=resume, progress=progress, threads=threads)
     last = summary["eval_return"]
     typer.echo(f"steps {summary['step']}  eval return "
                f"{'none yet' if last is None else f'{last:.1f}'}  "
