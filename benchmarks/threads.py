@@ -29,7 +29,7 @@ from pathlib import Path
 
 from benchmarks.provenance import ROOT, commit, machine, replace_section, today, write_csv
 
-FIELDS = ["runs", "threads", "critic", "compile", "decisions_per_s_each",
+FIELDS = ["runs", "threads", "num_envs", "critic", "compile", "decisions_per_s_each",
           "decisions_per_s_total", "plan_ms", "update_ms", "env_id", "commit", "machine"]
 
 
@@ -45,18 +45,23 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--critics", default="v", help="comma-separated critics (v, q) per setting")
     p.add_argument("--compile", default="off",
                    help="comma-separated off/on: torch.compile of the energy and loss per setting")
+    p.add_argument("--num-envs", default="1",
+                   help="comma-separated envs per run (an AsyncVectorEnv for more than one, one "
+                   "batched plan for all; decisions count every env)")
     p.add_argument("--name", default="threads_cpu", help="file stem of the CSV and PNG")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "threads")
     return p.parse_args(argv)
 
 
-def _fill(run, env, episodes: int) -> None:
-    """`episodes` uniform-random episodes of `env` into the run's replay buffer, then its
-    normaliser."""
+def _fill(run, env_id: str, episodes: int) -> None:
+    """`episodes` uniform-random episodes of `env_id` (an env of its own) into the run's replay
+    buffer, then its normaliser."""
     import numpy as np
 
     from agent.runs import EpisodeRecorder
+    from envs import make_env
 
+    env = make_env(env_id, seed=0)
     for episode in range(episodes):
         obs, _ = env.reset(seed=episode)
         recorder, done = EpisodeRecorder(obs), False
@@ -66,15 +71,18 @@ def _fill(run, env, episodes: int) -> None:
             recorder.add(action, reward, terminated, truncated, obs)
             done = terminated or truncated
         run.buffer.add_episode(*recorder.arrays())
+    env.close()
     run.model.update_normaliser(run.buffer.observations())
 
 
-def _measure(env_id: str, threads: int | str, model: dict, compile_: bool, ready, go, stop,
-             results) -> None:
+def _measure(env_id: str, threads: int | str, num_envs: int, model: dict, compile_: bool, ready,
+             go, stop, results) -> None:
     """One run's loop from `go` until `stop`, after setting up and warming up (then `ready`):
-    puts a row (decision time, plan seconds, update seconds, updates, torch threads) per
-    decision. `threads` "auto" is what `wmpc run` does by default: the count the CLI chooses at
-    start, then a `ThreadShare` that looks again every few seconds."""
+    puts a row (time, plan seconds, update seconds, updates, torch threads, decisions) per step
+    of its `num_envs` envs (the run's own vector env, one batched plan for all). `threads`
+    "auto" is what `wmpc run` does by default: the count the CLI chooses at start, then a
+    `ThreadShare` that looks again every few seconds."""
+    import numpy as np
     import torch
 
     from agent.cli import torch_threads
@@ -88,32 +96,39 @@ def _measure(env_id: str, threads: int | str, model: dict, compile_: bool, ready
     from agent.online import OnlineRun
     from world_model.train import TrainConfig
 
-    cfg = RunConfig(env_id=env_id)
+    n = num_envs
+    cfg = RunConfig(env_id=env_id, num_envs=n, steps=1000 * n, eval_every=1000 * n)
     with tempfile.TemporaryDirectory() as out:
         run = OnlineRun(Path(out), cfg, AgentConfig(compile=compile_),
                         TrainConfig(compile=compile_), model)
-        env = run.envs.envs[0]  # the run's one env (RunConfig.num_envs 1), stepped directly
-        _fill(run, env, 2)
+        _fill(run, env_id, 2)
         batch, horizon = run.train_cfg.batch_size, run.train_cfg.horizon
 
         def update() -> None:
             run.trainer.update(run.buffer.sample(batch, horizon, run.trainer.generator))
 
-        obs, _ = env.reset(seed=2)
+        def act(obs: np.ndarray) -> np.ndarray:
+            return run.agent.act(obs if n > 1 else obs[0], explore=True).reshape(n, -1)
+
+        obs, _ = run.envs.reset(seed=list(range(2, 2 + n)))
         for _ in range(3):  # first calls allocate (and compile)
-            run.agent.act(obs, explore=True)
+            act(obs)
             update()
         ready.set()
         go.wait()
         rows, credit = [], 0.0
         while not stop.is_set():
             tick = time.monotonic()
-            action = run.agent.act(obs, explore=True)
+            action = act(obs)
             plan = time.monotonic() - tick
-            obs, _, terminated, truncated, _ = env.step(action)
-            if terminated or truncated:
-                obs, _ = env.reset()
-            credit += cfg.updates_per_step
+            obs, _, terminated, truncated, _ = run.envs.step(action)
+            ended = terminated | truncated
+            if ended.any():
+                first, _ = run.envs.reset(options={"reset_mask": ended})
+                obs[ended] = first[ended]
+                for i in np.flatnonzero(ended):
+                    run.agent.reset(int(i))
+            credit += cfg.updates_per_step * n
             tick, updates = time.monotonic(), 0
             while credit >= 1.0:
                 update()
@@ -121,35 +136,38 @@ def _measure(env_id: str, threads: int | str, model: dict, compile_: bool, ready
             now = time.monotonic()
             if share is not None:
                 share.check()
-            rows.append((now, plan, now - tick, updates, torch.get_num_threads()))
+            rows.append((now, plan, now - tick, updates, torch.get_num_threads(), n))
+        run.envs.close()
     results.put(rows)
 
 
 def _window(rows: list[tuple], begin: float, end: float) -> dict:
-    """Decisions/s, plan and update milliseconds and the last thread count of one run's
-    decisions between `begin` and `end`."""
+    """Decisions/s (of all its envs), plan (per step) and update milliseconds and the last thread
+    count of one run's steps between `begin` and `end`."""
     inside = [r for r in rows if begin <= r[0] < end]
     updates = sum(r[3] for r in inside)
-    return {"rate": len(inside) / (end - begin),
+    return {"rate": sum(r[5] for r in inside) / (end - begin),
             "plan_ms": 1e3 * sum(r[1] for r in inside) / max(len(inside), 1),
             "update_ms": 1e3 * sum(r[2] for r in inside) / max(updates, 1),
             "threads": inside[-1][4] if inside else 0}
 
 
-def _row(runs: int, threads: str, windows: list[dict], model: dict, compile_: bool) -> dict:
+def _row(runs: int, threads: str, num_envs: int, windows: list[dict], model: dict,
+         compile_: bool) -> dict:
     rates = [w["rate"] for w in windows]
-    return {"runs": runs, "threads": threads, **model, "compile": "on" if compile_ else "off",
+    return {"runs": runs, "threads": threads, "num_envs": num_envs, **model,
+            "compile": "on" if compile_ else "off",
             "decisions_per_s_each": round(sum(rates) / runs, 2),
             "decisions_per_s_total": round(sum(rates), 2),
             "plan_ms": round(sum(w["plan_ms"] for w in windows) / runs, 2),
             "update_ms": round(sum(w["update_ms"] for w in windows) / runs, 2)}
 
 
-def _start(ctx, env_id: str, threads: int | str, model: dict, compile_: bool, go, stop,
-           results):
+def _start(ctx, env_id: str, threads: int | str, num_envs: int, model: dict, compile_: bool, go,
+           stop, results):
     ready = ctx.Event()
-    proc = ctx.Process(target=_measure,
-                       args=(env_id, threads, model, compile_, ready, go, stop, results))
+    proc = ctx.Process(target=_measure, args=(env_id, threads, num_envs, model, compile_, ready,
+                                              go, stop, results))
     proc.start()
     return proc, ready
 
@@ -161,13 +179,13 @@ def _gather(procs: list, results) -> list[list[tuple]]:
     return measured
 
 
-def _setting(env_id: str, runs: int, threads: int, model: dict, compile_: bool,
+def _setting(env_id: str, runs: int, threads: int, num_envs: int, model: dict, compile_: bool,
              seconds: float) -> list[dict]:
-    """`runs` processes side by side, each with `threads`, the model overrides `model` and
-    compiling on or off, measured together for `seconds`."""
+    """`runs` processes side by side, each with `threads` and `num_envs` envs, the model
+    overrides `model` and compiling on or off, measured together for `seconds`."""
     ctx = mp.get_context("spawn")
     go, stop, results = ctx.Event(), ctx.Event(), ctx.Queue()
-    started = [_start(ctx, env_id, threads, model, compile_, go, stop, results)
+    started = [_start(ctx, env_id, threads, num_envs, model, compile_, go, stop, results)
                for _ in range(runs)]
     for _, ready in started:
         ready.wait(600)
@@ -177,11 +195,12 @@ def _setting(env_id: str, runs: int, threads: int, model: dict, compile_: bool,
     end = time.monotonic()
     stop.set()
     measured = _gather([proc for proc, _ in started], results)
-    return [_row(runs, str(threads), [_window(rows, begin, end) for rows in measured], model,
-                 compile_)]
+    return [_row(runs, str(threads), num_envs, [_window(rows, begin, end) for rows in measured],
+                 model, compile_)]
 
 
-def _staggered(env_id: str, runs: int, model: dict, compile_: bool, seconds: float) -> list[dict]:
+def _staggered(env_id: str, runs: int, num_envs: int, model: dict, compile_: bool,
+               seconds: float) -> list[dict]:
     """Default threads ("auto"): one run alone for `seconds`, then a second starts beside it and
     both run `seconds`, and so on up to `runs`; a row per phase, over all of it (a thread count
     changing part-way included). The threads column gives each run's count at the phase's end."""
@@ -190,7 +209,7 @@ def _staggered(env_id: str, runs: int, model: dict, compile_: bool, seconds: flo
     procs, phases = [], []
     for _ in range(runs):
         go = ctx.Event()
-        proc, ready = _start(ctx, env_id, "auto", model, compile_, go, stop, results)
+        proc, ready = _start(ctx, env_id, "auto", num_envs, model, compile_, go, stop, results)
         ready.wait(600)
         go.set()
         begin = time.monotonic()
@@ -203,7 +222,7 @@ def _staggered(env_id: str, runs: int, model: dict, compile_: bool, seconds: flo
     for k, (begin, end) in enumerate(phases, start=1):
         windows = [_window(rows, begin, end) for rows in measured[:k]]
         counts = "+".join(str(w["threads"]) for w in windows)
-        out.append(_row(k, f"auto ({counts})", windows, model, compile_))
+        out.append(_row(k, f"auto ({counts})", num_envs, windows, model, compile_))
     return out
 
 
@@ -216,18 +235,22 @@ def main(argv: list[str]) -> None:
         raise ValueError(f"--threads takes positive counts and/or auto, got {args.threads!r}")
     stamp = {"env_id": args.env, "commit": commit(), "machine": machine("cpu")}
     run_counts = [int(r) for r in args.runs.split(",")]
+    env_counts = [int(n) for n in args.num_envs.split(",")]
+    if min(env_counts) < 1:
+        raise ValueError(f"--num-envs takes positive counts, got {args.num_envs!r}")
     rows = []
-    for critic, comp in itertools.product(args.critics.split(","), args.compile.split(",")):
+    for critic, comp, n in itertools.product(args.critics.split(","), args.compile.split(","),
+                                             env_counts):
         model = {"critic": critic}
         for threads in thread_counts:
             if threads == "auto":
-                staged = _staggered(args.env, max(run_counts), model, comp == "on",
+                staged = _staggered(args.env, max(run_counts), n, model, comp == "on",
                                     args.seconds)
                 found = [r for r in staged if r["runs"] in run_counts]
             else:
                 found = [row for runs in run_counts
-                         for row in _setting(args.env, runs, int(threads), model, comp == "on",
-                                             args.seconds)]
+                         for row in _setting(args.env, runs, int(threads), n, model,
+                                             comp == "on", args.seconds)]
             for row in found:
                 rows.append({**row, **stamp})
                 print(rows[-1])
@@ -244,8 +267,8 @@ def _plot(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [f"{r['runs']} run(s)\n{r['threads']} thread(s)\ncritic {r['critic']}\n"
-              f"compile {r['compile']}" for r in rows]
+    labels = [f"{r['runs']} run(s)\n{r['threads']} thread(s)\n{r['num_envs']} env(s)\n"
+              f"critic {r['critic']}\ncompile {r['compile']}" for r in rows]
     fig, ax = plt.subplots(figsize=(1.6 * len(rows) + 1, 3.2))
     ax.bar(labels, [r["decisions_per_s_total"] for r in rows], color="tab:blue")
     ax.set_ylabel("decisions / s, all runs")
@@ -262,10 +285,10 @@ def _report(rows: list[dict], args, argv: list[str], stamp: dict) -> None:
              "thread count of each row is its own). One seed; the machine is shared and noisy, "
              "so compare rows of this one run as ratios.",
              "", f"Command: `{shlex.join(['wmpc', 'bench', 'threads', *argv])}`", "",
-             "| runs side by side | torch threads each | critic | compile | "
+             "| runs side by side | torch threads each | envs each | critic | compile | "
              "decisions/s each | decisions/s total | plan ms | update ms |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    lines += [f"| {r['runs']} | {r['threads']} | {r['critic']} | "
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {r['runs']} | {r['threads']} | {r['num_envs']} | {r['critic']} | "
               f"{r['compile']} | "
               f"{r['decisions_per_s_each']} | "
               f"{r['decisions_per_s_total']} | {r['plan_ms']} | {r['update_ms']} |" for r in rows]

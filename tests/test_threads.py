@@ -76,7 +76,7 @@ def test_two_runs_side_by_side_are_measured_and_reported(tmp_path):
     assert each > 0 and abs(total - 2 * each) < 1e-6 * total + 0.02
     assert float(row["plan_ms"]) > 0 and float(row["update_ms"]) > 0
     assert (tmp_path / "threads_cpu.png").stat().st_size > 0
-    assert "| 2 | 1 | v |" in (tmp_path / "README.md").read_text()
+    assert "| 2 | 1 | 1 | v |" in (tmp_path / "README.md").read_text()
 
 
 def test_default_threads_are_measured_alone_then_beside_a_second_run(tmp_path):
@@ -89,6 +89,16 @@ def test_default_threads_are_measured_alone_then_beside_a_second_run(tmp_path):
     assert all(float(r["decisions_per_s_each"]) > 0 for r in rows)
 
 
+def test_envs_per_run_are_measured_with_every_env_s_decisions(tmp_path):
+    threads.main(["--env", "point_env:PointMass-v0", "--threads", "1", "--runs", "1",
+                  "--num-envs", "1,2", "--seconds", "0.5", "--out", str(tmp_path)])
+    with (tmp_path / "threads_cpu.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["num_envs"] for r in rows] == ["1", "2"]
+    assert all(float(r["decisions_per_s_each"]) > 0 for r in rows)
+    assert "| 1 | 1 | 2 | v |" in (tmp_path / "README.md").read_text()
+
+
 def test_each_critic_is_measured_under_its_own_name(tmp_path):
     threads.main(["--env", "point_env:PointMass-v0", "--threads", "1", "--runs", "1",
                   "--seconds", "0.3", "--critics", "v,q", "--name", "critics",
@@ -98,7 +108,7 @@ def test_each_critic_is_measured_under_its_own_name(tmp_path):
     assert [r["critic"] for r in rows] == ["v", "q"]
     assert all(float(r["update_ms"]) > 0 for r in rows)
     text = (tmp_path / "README.md").read_text()
-    assert "## Threads: critics" in text and "| 1 | 1 | q |" in text
+    assert "## Threads: critics" in text and "| 1 | 1 | 1 | q |" in text
 
 
 def test_only_the_usable_cores_count_and_guest_time_once(tmp_path, monkeypatch):
