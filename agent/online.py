@@ -218,10 +218,10 @@ class OnlineRun:
             except RuntimeError as err:  # e.g. generator states or shapes of another config
                 detail = " ".join(line.strip() for line in str(err).strip().splitlines()[:2])
                 raise UserError(f"cannot resume {self.out} on {self.device}: {detail}") from None
-        threads = runs.load_config(self.out).get("torch_threads", []) if resume else []
-        if not threads or threads[-1] != torch.get_num_threads():  # one entry per change
-            threads = [*threads, torch.get_num_threads()]
-        runs.save_config(self.out, {**self.configs(), "torch_threads": threads, **(meta or {})})
+        counts = runs.load_config(self.out).get("torch_threads", []) if resume else []
+        if not counts or counts[-1] != torch.get_num_threads():  # one entry per change
+            counts = [*counts, torch.get_num_threads()]
+        runs.save_config(self.out, {**self.configs(), "torch_threads": counts, **(meta or {})})
         runs.drop_evals_after(self.out, self.state.step)  # a fresh run starts with none
         # Everything up to the resume point's step was logged before it was saved.
         purge = self.env_steps + 1 if resume else None
