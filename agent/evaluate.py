@@ -1,5 +1,6 @@
 """Evaluation: K episodes stepped in lockstep, one batched plan per decision; the first episode's
-frames can go to a sink (`agent.video.VideoRecorder`) as they are rendered."""
+frames can go to a sink (`agent.video.VideoRecorder`) as they are rendered. Or the K episodes in
+rounds of N on a Gymnasium vector env of N envs in their own processes (`run_vector_episodes`)."""
 
 from __future__ import annotations
 
@@ -83,3 +84,48 @@ def run_episodes(
                 active[i] = False
     reported = None if any(s is None for s in success) else [bool(s) for s in success]
     return EvalResult(returns.tolist(), reported, lengths.tolist())
+
+
+def _vector_success(info: dict, i: int) -> bool | None:
+    for key in ("success", "is_success"):
+        if key in info and info.get(f"_{key}", np.ones(i + 1, dtype=bool))[i]:
+            return bool(info[key][i])
+    return None
+
+
+def run_vector_episodes(
+    envs,
+    policy: BatchPolicy,
+    *,
+    seeds: list[int],
+    success_at_end: bool = False,
+) -> EvalResult:
+    """`len(seeds)` episodes (a multiple of N) in rounds of N on the vector env `envs` of N envs
+    (autoreset on the next step), one batched plan for the N at every decision.
+
+    An env whose episode has ended is reset by the vector env on its next step and ignored until
+    the round ends; each round starts with the next N seeds. Success as in `run_episodes`."""
+    n = envs.num_envs
+    returns: list[float] = []
+    lengths: list[int] = []
+    success: list[bool | None] = []
+    for start in range(0, len(seeds), n):
+        obs, _ = envs.reset(seed=list(seeds[start:start + n]))
+        policy.reset()
+        active = np.ones(n, dtype=bool)
+        total, length = np.zeros(n), np.zeros(n, dtype=int)
+        flags: list[bool | None] = [None] * n
+        while active.any():
+            obs, reward, terminated, truncated, info = envs.step(policy.act(obs))
+            total[active] += reward[active]
+            length[active] += 1
+            for i in np.flatnonzero(active):
+                flag = _vector_success(info, i)
+                if flag is not None:
+                    flags[i] = flag if success_at_end else bool(flags[i]) or flag
+            active &= ~(terminated | truncated)
+        returns += total.tolist()
+        lengths += length.tolist()
+        success += flags
+    reported = None if any(s is None for s in success) else [bool(s) for s in success]
+    return EvalResult(returns, reported, lengths)

@@ -99,50 +99,95 @@ def _check_compatible(out: Path, meta: dict[str, Any], new: dict[str, Any]) -> N
             )
 
 
+class PerEnvPolicies:
+    """N `Policy`s, one per env, as one batch policy: `act(obs (N, O)) -> (N, A)`,
+    `reset(index)` (every env's when `index` is None)."""
+
+    def __init__(self, policies: list[Policy]):
+        self.policies = policies
+        self.name = getattr(policies[0], "name", type(policies[0]).__name__)
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        return np.stack([policy(o) for policy, o in zip(self.policies, obs, strict=True)])
+
+    def reset(self, index: int | None = None) -> None:
+        for policy in self.policies if index is None else [self.policies[index]]:
+            if hasattr(policy, "reset"):
+                policy.reset()
+
+
+class _Recording:
+    """One env's episode as it is recorded."""
+
+    def __init__(self, obs: np.ndarray, seed: int | None):
+        self.seed, self.observations = seed, [obs]
+        self.actions, self.rewards, self.terms, self.truncs = [], [], [], []
+
+    def add(self, action, obs, reward, terminated: bool, truncated: bool) -> None:
+        self.observations.append(obs)
+        self.actions.append(action)
+        self.rewards.append(float(reward))
+        self.terms.append(bool(terminated))
+        self.truncs.append(bool(truncated))
+
+    def buffer(self, dtype):
+        from minari.data_collector.episode_buffer import EpisodeBuffer
+
+        return EpisodeBuffer(seed=self.seed, observations=np.stack(self.observations).astype(dtype),
+                             actions=np.stack(self.actions), rewards=np.asarray(self.rewards),
+                             terminations=np.asarray(self.terms),
+                             truncations=np.asarray(self.truncs), infos={})
+
+
 def _run_policy(
-    env_id: str, steps: int, policy: Callable, seed: int, env_kwargs: dict, progress: bool
+    env_id: str, steps: int, policy, seed: int, env_kwargs: dict, progress: bool, num_envs: int
 ) -> tuple[list[Any], Any]:
-    """Episodes (EpisodeBuffer) of `steps` decisions in total, and the env (closed)."""
-    from minari.data_collector.episode_buffer import EpisodeBuffer
+    """Episodes (EpisodeBuffer, in the order they end) of `steps` decisions over `num_envs`
+    envs (env i seeded `seed + i`; Gymnasium's AsyncVectorEnv for more than one), and an env of
+    the same id (closed) for the dataset's spaces and layouts. Every env's last episode is cut at
+    `steps` and stored truncated."""
+    import functools
+
+    from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
     from tqdm import tqdm
 
-    env = make_env(env_id, seed=seed, **env_kwargs)
-    action_shape = env.action_space.shape
+    n = num_envs
+    batch = policy if hasattr(policy, "act") else PerEnvPolicies([policy])
+    makers = [functools.partial(make_env, env_id, seed=seed + i, **env_kwargs) for i in range(n)]
+    envs = (SyncVectorEnv(makers, autoreset_mode=AutoresetMode.DISABLED) if n == 1 else
+            AsyncVectorEnv(makers, autoreset_mode=AutoresetMode.DISABLED, context="spawn"))
+    env = envs.envs[0] if n == 1 else make_env(env_id, seed=seed, **env_kwargs)
+    dtype, shape = envs.single_observation_space.dtype, envs.single_action_space.shape
     episodes: list[Any] = []
     done_steps = 0
     try:
+        obs, _ = envs.reset()
+        batch.reset()
+        recordings = [_Recording(o, seed + i) for i, o in enumerate(obs)]
         with tqdm(total=steps, disable=not progress, unit="step", desc=f"collect {env_id}") as bar:
             while done_steps < steps:
-                obs, _ = env.reset()
-                if hasattr(policy, "reset"):
-                    policy.reset()
-                observations, actions, rewards, terms, truncs = [obs], [], [], [], []
-                while True:
-                    action = np.asarray(policy(obs), dtype=np.float32).reshape(action_shape)
-                    action = np.clip(action, -1.0, 1.0)
-                    obs, reward, terminated, truncated, _ = env.step(action)
-                    done_steps += 1
-                    bar.update(1)
-                    truncated = bool(truncated) or (done_steps == steps and not terminated)
-                    observations.append(obs)
-                    actions.append(action)
-                    rewards.append(float(reward))
-                    terms.append(bool(terminated))
-                    truncs.append(truncated)
-                    if terminated or truncated:
-                        break
-                episodes.append(
-                    EpisodeBuffer(
-                        seed=seed if not episodes else None,
-                        observations=np.stack(observations).astype(env.observation_space.dtype),
-                        actions=np.stack(actions),
-                        rewards=np.asarray(rewards),
-                        terminations=np.asarray(terms),
-                        truncations=np.asarray(truncs),
-                        infos={},
-                    )
-                )
+                actions = np.asarray(batch.act(obs), dtype=np.float32).reshape(n, *shape)
+                actions = np.clip(actions, -1.0, 1.0)
+                obs, reward, terminated, truncated, _ = envs.step(actions)
+                done_steps += n
+                bar.update(n)
+                if done_steps >= steps:
+                    truncated = truncated | ~terminated
+                ended = terminated | truncated
+                for i, recording in enumerate(recordings):
+                    recording.add(actions[i], obs[i], reward[i], terminated[i], truncated[i])
+                    if ended[i]:
+                        episodes.append(recording.buffer(dtype))
+                if done_steps >= steps or not ended.any():
+                    continue
+                first, _ = envs.reset() if ended.all() else envs.reset(
+                    options={"reset_mask": ended})
+                for i in np.flatnonzero(ended):
+                    obs[i] = first[i]
+                    recordings[i] = _Recording(first[i], None)
+                    batch.reset(int(i))
     finally:
+        envs.close()
         env.close()
     return episodes, env
 
@@ -164,13 +209,19 @@ def collect(
     steps: int,
     out: str | os.PathLike,
     *,
-    policy: Callable[[np.ndarray], np.ndarray],
+    policy: Callable[[np.ndarray], np.ndarray] | PerEnvPolicies,
     seed: int = 0,
     append: bool = False,
     env_kwargs: dict[str, Any] | None = None,
     progress: bool = True,
+    num_envs: int = 1,
 ) -> Path:
     """Record `steps` agent decisions of `policy` on `make_env(env_id, seed=seed, **env_kwargs)`.
+
+    With `num_envs` N > 1, N envs (seeded `seed` ... `seed + N - 1`) step at once in Gymnasium's
+    AsyncVectorEnv, `policy` is a batch policy (`act(obs (N, O)) -> (N, A)`, `reset(index)`, as
+    `PerEnvPolicies` makes of N policies), every env's decisions count towards `steps` (a
+    multiple of N) and episodes are stored in the order they end.
 
     Whole episodes are stored (T+1 observations, T actions, rewards, terminations, truncations);
     the last one, cut at `steps`, is stored truncated. The dataset is built in a temporary folder
@@ -180,6 +231,9 @@ def collect(
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise UserError(f"--steps must be a positive integer, got {steps!r}")
+    if num_envs < 1 or steps % num_envs:
+        raise UserError(f"--num-envs must be positive and divide --steps ({steps}), got "
+                        f"{num_envs}")
     env_kwargs = dict(env_kwargs or {})
     try:
         kwargs_text = json.dumps(env_kwargs, sort_keys=True)
@@ -205,7 +259,7 @@ def collect(
     if not out.parent.is_dir():
         raise UserError(f"the folder {out.parent} for --out does not exist")
 
-    episodes, env = _run_policy(env_id, steps, policy, seed, env_kwargs, progress)
+    episodes, env = _run_policy(env_id, steps, policy, seed, env_kwargs, progress, num_envs)
     metadata.update(_layouts(env))
     metadata["seeds"] = json.dumps(json.loads(old_meta.get("seeds", "[]")) + [seed])
     _write(out, old_episodes + episodes, env, metadata)

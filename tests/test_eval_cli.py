@@ -63,6 +63,14 @@ def test_eval_writes_the_json_contract(tiny_run, tmp_path):
      "cpu or cuda"),
     (["eval", "--run", "RUN", "--env", "point_env:PointMass-v0", "--device", "cuda:99"],
      "CUDA"),
+    (["eval", "--run", "RUN", "--episodes", "4", "--num-envs", "3"], "divide --episodes"),
+    (["eval", "--run", "RUN", "--num-envs", "0"], "--num-envs must be positive"),
+    (["eval", "--oracle", "--env", "point_env:PointMass-v0", "--episodes", "2", "--num-envs",
+      "2"], "the oracle and --video"),
+    (["eval", "--run", "RUN", "--env", "point_env:PointMass-v0", "--episodes", "2", "--num-envs",
+      "2", "--goal", "[0, 0, 0, 0, 0, 0]"], "--goal none"),
+    (["collect", "--env", "point_env:PointMass-v0", "--steps", "10", "--num-envs", "3", "--out",
+      "NEW"], "divide --steps"),
 ])
 def test_bad_input_is_one_clear_line(tiny_run, tmp_path, args, words):
     args = [str(tiny_run) if a == "RUN" else str(tmp_path / "new") if a == "NEW" else a
@@ -73,3 +81,13 @@ def test_bad_input_is_one_clear_line(tiny_run, tmp_path, args, words):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and words in lines[0] and "Traceback" not in result.stderr
     assert sorted(p.name for p in tiny_run.iterdir()) == before
+
+
+def test_eval_in_rounds_of_envs_in_other_processes(tiny_run, tmp_path):
+    result = _wmpc("eval", "--run", str(tiny_run), "--env", "point_env:PointMass-v0",
+                   "--episodes", "4", "--num-envs", "2", "--goal", "none",
+                   "--json", str(tmp_path / "r.json"))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "r.json").read_text())
+    assert len(summary["returns"]) == 4 and summary["steps_per_episode"] == 50
+    assert summary["success_rate"] is not None  # the env's info["success"] through the workers

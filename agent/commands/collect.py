@@ -11,21 +11,25 @@ from agent.commands.options import OBS, with_obs
 from envs.errors import UserError
 
 
-def _policy(name: str, env_id: str, env_kwargs: dict, beta: float, seed: int):
-    """The policy `--policy` names: random, colored, or the folder of a trained run."""
+def _policy(name: str, env_id: str, env_kwargs: dict, beta: float, seed: int, num_envs: int):
+    """The policy `--policy` names: random, colored, or the folder of a trained run; for
+    `num_envs` > 1 a batch policy (`envs.record.collect`): one random policy per env (seeded
+    `seed + i`), or the run's agent planning for all envs in one batch."""
     from agent.policies import ColoredNoisePolicy, UniformPolicy
     from envs import convention_for, make_env
+    from envs.record import PerEnvPolicies
 
     env = make_env(env_id, seed=seed, **env_kwargs)
     action_dim = int(env.action_space.shape[0])
     try:
-        if name == "random":
-            return UniformPolicy(action_dim, seed=seed)
-        if name == "colored":
+        if name in ("random", "colored"):
             if beta < 0:
                 raise UserError(f"--beta must be >= 0, got {beta}")
             steps = convention_for(env_id).episode_steps or 1000
-            return ColoredNoisePolicy(action_dim, episode_steps=steps, beta=beta, seed=seed)
+            policies = [UniformPolicy(action_dim, seed=seed + i) if name == "random" else
+                        ColoredNoisePolicy(action_dim, episode_steps=steps, beta=beta,
+                                           seed=seed + i) for i in range(num_envs)]
+            return policies[0] if num_envs == 1 else PerEnvPolicies(policies)
         run_dir = Path(name)
         if not run_dir.is_dir():
             raise UserError(
@@ -36,17 +40,23 @@ def _policy(name: str, env_id: str, env_kwargs: dict, beta: float, seed: int):
         agent = load_agent(run_dir, env, device="cpu", seed=seed, env_id=env_id)
 
         class _AgentPolicy:
-            """A trained agent as a collection policy."""
+            """A trained agent as a collection policy: `policy(obs)` for one env."""
 
             name = f"agent:{run_dir}"
 
-            def reset(self) -> None:
-                agent.reset()
+            def reset(self, index: int | None = None) -> None:
+                agent.reset(index)
 
             def __call__(self, obs):
                 return agent.act(obs)
 
-        return _AgentPolicy()
+        class _AgentBatch(_AgentPolicy):
+            """The agent planning for every env in one batch: `act(obs (N, O))`."""
+
+            def act(self, obs):
+                return agent.act(obs)
+
+        return _AgentBatch() if num_envs > 1 else _AgentPolicy()
     finally:
         env.close()
 
@@ -63,6 +73,9 @@ def command(
     env_kwargs: Annotated[str | None, typer.Option(
         help="JSON keyword arguments; with --policy RUN and no --env, the run's.")] = None,
     obs: str | None = OBS,
+    num_envs: Annotated[int, typer.Option(
+        help="Envs stepped at once (Gymnasium's AsyncVectorEnv for more than one, env i seeded "
+        "seed + i); every env's decisions count towards --steps, a multiple of it.")] = 1,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Record whole episodes as a Minari dataset readable by plain `minari`."""
@@ -83,7 +96,10 @@ def command(
     kwargs = with_obs(kwargs, obs)
     if out.exists() and not append:
         raise UserError(f"{out} already exists; pass --append to add episodes to it")
-    chosen = _policy(policy, env, kwargs, beta, seed)
+    if num_envs < 1 or steps % num_envs:
+        raise UserError(f"--num-envs must be positive and divide --steps ({steps}), got "
+                        f"{num_envs}")
+    chosen = _policy(policy, env, kwargs, beta, seed, num_envs)
     written = collect(env, steps, out, policy=chosen, seed=seed, append=append,
-                      env_kwargs=kwargs, progress=progress)
+                      env_kwargs=kwargs, progress=progress, num_envs=num_envs)
     typer.echo(f"{steps} steps of {env} -> {written}")

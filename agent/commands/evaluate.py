@@ -24,6 +24,10 @@ def command(
         None, help="Environment id to evaluate on (default: the run's own, with its kwargs)."),
     run: Path | None = typer.Option(None, help="Run folder (from wmpc run or wmpc train)."),
     episodes: int = typer.Option(5, help="Episodes, planned as one batch."),
+    num_envs: int = typer.Option(
+        1, help="Envs in their own processes (Gymnasium's AsyncVectorEnv): the episodes run in "
+        "rounds of this many, one batched plan each; on the reward only (no --oracle, --video "
+        "or goal)."),
     planner: str | None = typer.Option(
         None, help="cem, icem, mppi, gradient, cem-gradient, or random for random actions."),
     oracle: bool = typer.Option(False, help="Plan on the true simulator instead of a model."),
@@ -66,6 +70,12 @@ def command(
 
     if episodes < 1:
         raise UserError("--episodes must be at least 1")
+    if num_envs < 1 or episodes % num_envs:
+        raise UserError(f"--num-envs must be positive and divide --episodes ({episodes}), got "
+                        f"{num_envs}")
+    if num_envs > 1 and (oracle or video):
+        raise UserError("--num-envs above 1 steps envs in other processes: the oracle and "
+                        "--video need them in this one; use --num-envs 1")
     if not goal_tolerance > 0:
         raise UserError(f"--goal-tolerance must be positive, got {goal_tolerance}")
     parsed_goal = parse_goal(goal) if goal is not None else None
@@ -99,11 +109,14 @@ def command(
     episode_steps = {"episode_steps": task_goal.episode_steps} if task_goal is not None else {}
     envs = [make_env(env, seed=seed + i, **episode_steps, **kwargs,
                      **({"render_mode": "rgb_array"} if video and i == 0 else {}))
-            for i in range(episodes)]
+            for i in range(episodes if num_envs == 1 else 1)]
     if video:
         disable_shadows(envs[0])
     kind = "random" if planner == "random" else "oracle" if oracle else "model"
     spec = resolve_goal(parsed_goal, envs, env)
+    if spec is not None and num_envs > 1:
+        raise UserError("--num-envs above 1 plans on the reward only: add --goal none, or use "
+                        "--num-envs 1 to reach goals")
     pixels = envs[0].has_wrapper_attr("image_shape")
     if spec is None:
         policy = make_eval_policy(kind, envs, agent_cfg, run, env, device, seed)
@@ -121,10 +134,14 @@ def command(
     folder = run or Path(".")
     recorder = (VideoRecorder(folder / "videos" / f"{env.replace('/', '_')}_{name}_seed{seed}.mp4")
                 if video else None)
-    result = run_episodes(envs, policy, seeds=[seed * 1000 + i for i in range(episodes)],
-                          frame_sink=recorder,
-                          success_at_end=convention.success_at_end
-                          and (spec is None or spec.env_judges_success))
+    success_at_end = convention.success_at_end and (spec is None or spec.env_judges_success)
+    seeds = [seed * 1000 + i for i in range(episodes)]
+    if num_envs == 1:
+        result = run_episodes(envs, policy, seeds=seeds, frame_sink=recorder,
+                              success_at_end=success_at_end)
+    else:
+        result = _vector_episodes(env, num_envs, seed, {**episode_steps, **kwargs}, policy,
+                                  seeds, success_at_end)
     for e in envs:
         e.close()
     summary = result.summary(env, name)
@@ -140,6 +157,26 @@ def command(
         typer.echo(f"video: {path}")
     if json_out is not None:
         write_atomic(json_out, (json.dumps(summary, indent=2) + "\n").encode())
+
+
+def _vector_episodes(env_id: str, num_envs: int, seed: int, kwargs: dict, policy, seeds: list[int],
+                     success_at_end: bool):
+    """The episodes of `seeds` in rounds of `num_envs` envs (env i seeded `seed + i`), each in
+    its own process."""
+    import functools
+
+    from gymnasium.vector import AsyncVectorEnv, AutoresetMode
+
+    from agent.evaluate import run_vector_episodes
+    from envs import make_env
+
+    vector = AsyncVectorEnv([functools.partial(make_env, env_id, seed=seed + i, **kwargs)
+                             for i in range(num_envs)],
+                            autoreset_mode=AutoresetMode.NEXT_STEP, context="spawn")
+    try:
+        return run_vector_episodes(vector, policy, seeds=seeds, success_at_end=success_at_end)
+    finally:
+        vector.close()
 
 
 def _goal_policy(kind, spec, envs, agent_cfg, run, env_id, device, seed, mode):
