@@ -164,3 +164,24 @@ def test_thread_share_only_where_the_count_is_not_fixed(monkeypatch):
     assert isinstance(cpu_load.thread_share(), cpu_load.ThreadShare)
     monkeypatch.setattr(cpu_load, "usable_cpus", lambda: {0})
     assert cpu_load.thread_share() is None
+
+
+@pytest.mark.usefixtures("inductor_threads")
+def test_a_run_with_a_share_gives_a_core_back_as_it_goes(monkeypatch, tmp_path):
+    import torch
+
+    from agent.online import AgentConfig, OnlineRun, RunConfig, TrainConfig
+    monkeypatch.setattr(cpu_load, "usable_cpus", lambda: {0, 1})
+    monkeypatch.setattr(cpu_load, "_others", lambda *reading: 1.0)  # a core busy beside the run
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        cfg = RunConfig(env_id="point_env:PointMass-v0", steps=60, seed_steps=50,
+                        pretrain_updates=3, eval_every=60, eval_episodes=1)
+        OnlineRun(tmp_path, cfg, AgentConfig(num_samples=16, iterations=2, num_elites=4),
+                  TrainConfig(batch_size=8, horizon=2),
+                  {"latent_dim": 8, "hidden_dim": 16, "ensemble_size": 2}
+                  ).run(False, False, threads=cpu_load.ThreadShare(period=0.0))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
