@@ -2,12 +2,18 @@
 
     PYTHONPATH=. python3 benchmarks/wm_speed.py --device cuda --out benchmarks/results/world_model
     PYTHONPATH=. python3 benchmarks/wm_speed.py --device cpu --quick --out /tmp/wm
+    wmpc bench wm-speed --device cpu --ranks 2     # also data-parallel, 2 torchrun processes
 
 Torch and numpy only. Each configuration (eager / CUDA graph; fp32, TF32 or bf16 matmuls) fails
 soft: an error is printed and recorded, the others still run. Warm-up (model build, first updates,
 graph capture) is timed apart from the steady state, and CUDA's own start-up apart from both. On
 CUDA a check compares the graph path's losses with eager updates from the same start.
 Anchor (H100, TD-MPC2's own update): 24/s eager, 86/s compiled.
+
+With `--ranks N`, the update as `wmpc train` runs it under torchrun (DDP, eager: gloo on the CPU,
+nccl on CUDA, each rank with the whole batch) is timed on N processes started by
+`torch.distributed.run`, beside one uncompiled eager process: scaling efficiency = samples/s of N
+ranks / (N x samples/s of one). The summary adds the bytes each update all-reduces.
 """
 
 from __future__ import annotations
@@ -15,7 +21,12 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
+import json
+import math
+import os
+import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -24,7 +35,7 @@ import numpy as np
 import torch
 
 from benchmarks.provenance import commit, machine
-from world_model import ModelConfig, WorldModel
+from world_model import ModelConfig, WorldModel, distributed
 from world_model.data import ReplayBuffer
 from world_model.model import count_parameters
 from world_model.train import TrainConfig, Trainer
@@ -32,7 +43,8 @@ from world_model.train import TrainConfig, Trainer
 OBS_DIM, ACT_DIM = 24, 6
 FIELDS = ["config", "device", "cuda_graph", "bf16", "tf32", "batch", "horizon", "latent", "hidden",
           "ensemble", "params", "warmup_s", "updates_per_s", "updates_per_s_sync",
-          "updates_per_s_sampled", "error"]
+          "updates_per_s_sampled", "ranks", "samples_per_s", "error"]
+_RANK_OUT = "WMPC_WM_SPEED_RANK_OUT"  # set for the torchrun ranks: where rank 0 writes its row
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -47,7 +59,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1,
                    help="CPU threads for torch (1 is fastest for these small matmuls, and the only"
                         " sane choice on a shared machine)")
-    return p.parse_args(argv)
+    p.add_argument("--ranks", type=int, default=1,
+                   help="also time data-parallel updates on this many torchrun processes (each "
+                        "with the whole batch; on CUDA one GPU each)")
+    args = p.parse_args(argv)
+    if args.ranks < 1:
+        p.error(f"--ranks must be positive, got {args.ranks}")
+    if args.ranks > 1 and args.device.startswith("cuda") and torch.cuda.device_count() < args.ranks:
+        p.error(f"--ranks {args.ranks} needs as many GPUs; this machine has "
+                f"{torch.cuda.device_count()}")
+    return args
 
 
 def make_batch(gen: torch.Generator, batch: int, horizon: int, device: str) -> dict:
@@ -91,7 +112,7 @@ def measure(name: str, args: argparse.Namespace, model_cfg: ModelConfig, train_c
            "bf16": train_cfg.bf16 and cuda, "tf32": train_cfg.tf32 and cuda,
            "batch": train_cfg.batch_size, "horizon": train_cfg.horizon,
            "latent": model_cfg.latent_dim, "hidden": model_cfg.hidden_dim,
-           "ensemble": model_cfg.ensemble_size, "error": ""}
+           "ensemble": model_cfg.ensemble_size, "ranks": 1, "error": ""}
     try:
         gen = torch.Generator().manual_seed(args.seed)
         batch = make_batch(gen, train_cfg.batch_size, train_cfg.horizon, device)
@@ -115,6 +136,7 @@ def measure(name: str, args: argparse.Namespace, model_cfg: ModelConfig, train_c
                                   for k, v in cpu.items()})
 
         row["updates_per_s_sampled"] = round(rate(sampled, device, args.seconds, min_steps), 2)
+        row["samples_per_s"] = round(row["updates_per_s"] * train_cfg.batch_size, 1)
         stats = trainer.update(batch)
         if not np.isfinite(stats["total"]):
             raise FloatingPointError(f"non-finite loss {stats['total']}")
@@ -123,6 +145,98 @@ def measure(name: str, args: argparse.Namespace, model_cfg: ModelConfig, train_c
         traceback.print_exc()
     print(" ".join(f"{k}={row.get(k, '')}" for k in FIELDS), flush=True)
     return row
+
+
+def rank_main(args: argparse.Namespace, model_cfg: ModelConfig, train_cfg: TrainConfig,
+              out: Path) -> None:
+    """One torchrun rank: DDP updates on this rank's whole batch, the same number on every rank
+    (a time-bounded loop would leave one rank waiting in an all-reduce); rank 0 writes the row."""
+    import torch.distributed as dist
+
+    ranks, device = distributed.start(args.device)
+    gen = torch.Generator().manual_seed(args.seed + ranks.rank)
+    batch = make_batch(gen, train_cfg.batch_size, train_cfg.horizon, device)
+    start = time.perf_counter()
+    trainer = Trainer(WorldModel(model_cfg, device=device, seed=args.seed), train_cfg,
+                      device=device, seed=args.seed, ranks=ranks)
+    for _ in range(3):
+        trainer.update_async(batch)
+    sync(device)
+    warmup = time.perf_counter() - start
+    tick = time.perf_counter()
+    for _ in range(3):
+        trainer.update_async(batch)
+    sync(device)
+    slowest = torch.tensor([(time.perf_counter() - tick) / 3])
+    dist.all_reduce(slowest, op=dist.ReduceOp.MAX)
+    count = max(3 if args.quick else 20, math.ceil(args.seconds / max(float(slowest), 1e-6)))
+    dist.barrier()
+    tick = time.perf_counter()
+    for _ in range(count):
+        stats = trainer.update_async(batch)
+    sync(device)
+    seconds = time.perf_counter() - tick
+    if ranks.writer:
+        updates = count / seconds
+        row = {"config": f"DDP {ranks.world} ranks, eager fp32", "device": args.device,
+               "cuda_graph": False, "bf16": False, "tf32": False,
+               "batch": train_cfg.batch_size, "horizon": train_cfg.horizon,
+               "latent": model_cfg.latent_dim, "hidden": model_cfg.hidden_dim,
+               "ensemble": model_cfg.ensemble_size, "params": count_parameters(trainer.model),
+               "warmup_s": round(warmup, 3), "updates_per_s": round(updates, 2),
+               "ranks": ranks.world,
+               "samples_per_s": round(updates * train_cfg.batch_size * ranks.world, 1),
+               "error": "" if bool(torch.isfinite(stats).all()) else "non-finite loss"}
+        out.write_text(json.dumps(row))
+    distributed.stop(ranks)
+
+
+def ddp_row(args: argparse.Namespace, argv: list[str], model_cfg: ModelConfig) -> dict:
+    """The `--ranks` row, measured by `args.ranks` processes under `torch.distributed.run`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "row.json"
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                   f"--nproc-per-node={args.ranks}", "-m", "benchmarks.wm_speed", *argv]
+        root = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, _RANK_OUT: str(out), "OMP_NUM_THREADS": str(args.threads),
+               "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        try:
+            done = subprocess.run(command, env=env, capture_output=True, text=True,
+                                  timeout=600 + 20 * args.seconds)
+        except subprocess.TimeoutExpired as err:
+            done = subprocess.CompletedProcess(command, "timeout", "",
+                                               f"no end after {err.timeout} s")
+        if done.returncode == 0 and out.exists():
+            row = json.loads(out.read_text())
+        else:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            row = {"config": f"DDP {args.ranks} ranks, eager fp32", "device": args.device,
+                   "ranks": args.ranks, "latent": model_cfg.latent_dim,
+                   "error": f"torchrun exit {done.returncode}: {tail[0]}"[:300]}
+    print(" ".join(f"{k}={row.get(k, '')}" for k in FIELDS), flush=True)
+    return row
+
+
+def communication(rows: list[dict], ranks: int) -> str:
+    """What a DDP update sends: the gradient all-reduce of every parameter (fp32), as a ring does
+    it, and the link speed that keeps it under the one-process update time."""
+    single = next((r for r in rows if r["config"].startswith("eager fp32, uncompiled")
+                   and not r["error"]), None)
+    parallel = next((r for r in rows if r.get("ranks", 1) > 1 and not r["error"]), None)
+    if single is None:
+        return "no single-process row to compare with"
+    grads = 4 * int(single["params"])
+    ring = 2 * (ranks - 1) / ranks * grads
+    text = (f"each update all-reduces {grads / 1e6:.2f} MB of fp32 gradients (ring: "
+            f"{ring / 1e6:.2f} MB sent per rank); to stay below one process's update time "
+            f"({1e3 / single['updates_per_s']:.2f} ms) the link needs "
+            f"{ring * single['updates_per_s'] / 1e9:.3f} GB/s")
+    if parallel is not None:
+        efficiency = parallel["samples_per_s"] / (ranks * single["samples_per_s"])
+        text += (f"; measured: {ranks} ranks {parallel['samples_per_s']:.0f} samples/s against "
+                 f"one process's {single['samples_per_s']:.0f}, scaling efficiency "
+                 f"{efficiency:.2f}")
+    return text
 
 
 def graph_check(args: argparse.Namespace, model_cfg: ModelConfig, train_cfg: TrainConfig) -> str:
@@ -190,8 +304,8 @@ def plot(rows: list[dict], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 3.5))
     names = [r["config"] for r in ok]
     ax.barh(names, [r["updates_per_s"] for r in ok], color="tab:blue", label="device batch")
-    ax.barh(names, [r["updates_per_s_sampled"] for r in ok], color="tab:orange", height=0.4,
-            label="sampled from the replay buffer")
+    ax.barh(names, [r.get("updates_per_s_sampled") or 0 for r in ok], color="tab:orange",
+            height=0.4, label="sampled from the replay buffer")
     ax.set_xlabel("updates / s")
     ax.set_title(f"world-model update, batch {ok[0]['batch'] if ok else '?'}, "
                  f"window {ok[0]['horizon'] if ok else '?'} ({rows[0]['device']})")
@@ -202,7 +316,8 @@ def plot(rows: list[dict], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse(argv)
     torch.set_num_threads(args.threads)
     cuda = args.device.startswith("cuda")
     if cuda and not torch.cuda.is_available():
@@ -215,6 +330,10 @@ def main(argv: list[str] | None = None) -> None:
     else:
         model_cfg = ModelConfig.tdmpc2_size(OBS_DIM, ACT_DIM)
         base = TrainConfig(batch_size=256, horizon=3)
+    if os.environ.get(_RANK_OUT):
+        rank_main(args, model_cfg, TrainConfig(**{**base.to_dict(), "tf32": False}),
+                  Path(os.environ[_RANK_OUT]))
+        return
     print(f"wm_speed on {args.device}: {machine(args.device)}; commit {commit()}", flush=True)
     configs = [("eager fp32", {"cuda_graph": False, "tf32": False})]
     if cuda:
@@ -228,13 +347,20 @@ def main(argv: list[str] | None = None) -> None:
         sync(args.device)
         print(f"CUDA context and cuBLAS start-up: {time.perf_counter() - start:.2f} s", flush=True)
     buffer = make_buffer(args.seed)
+    if args.ranks > 1:
+        configs.append(("eager fp32, uncompiled, 1 process",
+                        {"cuda_graph": False, "tf32": False, "compile": False}))
     rows = [measure(name, args, model_cfg, TrainConfig(**{**base.to_dict(), **options}), buffer)
             for name, options in configs]
+    if args.ranks > 1:
+        rows.append(ddp_row(args, argv, model_cfg))
     check = graph_check(args, model_cfg, base) if cuda else "no CUDA graph on this device"
+    if args.ranks > 1:
+        check += "; " + communication(rows, args.ranks)
     if args.profile and cuda:
         profile(args, model_cfg, base)
     args.out.mkdir(parents=True, exist_ok=True)
-    tag = "cuda" if cuda else "cpu"
+    tag = ("cuda" if cuda else "cpu") + (f"_ranks{args.ranks}" if args.ranks > 1 else "")
     csv_path = args.out / f"wm_speed_{tag}.csv"
     with open(csv_path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
@@ -244,7 +370,7 @@ def main(argv: list[str] | None = None) -> None:
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     summary = (f"commit {commit()}, {stamp}, {machine(args.device)}, seed {args.seed}; "
                f"command: PYTHONPATH=. python3 benchmarks/wm_speed.py "
-               f"{' '.join(sys.argv[1:] if argv is None else argv)}; {check}")
+               f"{' '.join(argv)}; {check}")
     (args.out / f"wm_speed_{tag}.txt").write_text(summary + "\n")
     print(summary)
     print(f"wrote {csv_path}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 
+import pytest
 import torch
 
 from benchmarks import wm_speed
@@ -24,3 +25,27 @@ def test_wm_speed_quick_writes_a_row_per_configuration(tmp_path):
     assert row["error"] == "" and float(row["updates_per_s"]) > 0
     assert float(row["updates_per_s_sampled"]) > 0 and int(row["params"]) > 0
     assert "command:" in (tmp_path / "wm_speed_cpu.txt").read_text()
+
+
+def test_wm_speed_times_data_parallel_ranks_beside_one_process(tmp_path):
+    threads = torch.get_num_threads()
+    try:
+        wm_speed.main(["--device", "cpu", "--quick", "--seconds", "0.01", "--ranks", "2",
+                       "--out", str(tmp_path)])
+    finally:
+        torch.set_num_threads(threads)
+    table = {row["config"]: row for row in rows(tmp_path / "wm_speed_cpu_ranks2.csv")}
+    single, ddp = table["eager fp32, uncompiled, 1 process"], table["DDP 2 ranks, eager fp32"]
+    assert ddp["error"] == "" and ddp["ranks"] == "2" and float(ddp["updates_per_s"]) > 0
+    assert float(ddp["samples_per_s"]) == pytest.approx(2 * 32 * float(ddp["updates_per_s"]),
+                                                        rel=1e-2)
+    assert ddp["params"] == single["params"]
+    summary = (tmp_path / "wm_speed_cpu_ranks2.txt").read_text()
+    assert f"all-reduces {4 * int(single['params']) / 1e6:.2f} MB" in summary
+    assert "scaling efficiency" in summary
+
+
+def test_wm_speed_refuses_ranks_below_one(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        wm_speed.main(["--device", "cpu", "--ranks", "0"])
+    assert exit_info.value.code == 2 and "--ranks must be positive" in capsys.readouterr().err
