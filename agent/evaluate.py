@@ -10,6 +10,8 @@ from typing import Protocol
 
 import numpy as np
 
+from envs.errors import env_call
+
 
 class BatchPolicy(Protocol):
     """act(obs (B, O)) -> actions (B, A); reset(index) at the start of problem `index`'s episode."""
@@ -53,15 +55,19 @@ def run_episodes(
     seeds: list[int],
     frame_sink: Callable[[np.ndarray], None] | None = None,
     success_at_end: bool = False,
+    env_id: str | None = None,
 ) -> EvalResult:
     """Play one episode in each env in lockstep; `policy` sees the observations of all B envs.
 
     Finished envs stop stepping (their rows keep the last observation and their actions are
     ignored). With `frame_sink`, every frame `envs[0].render()` gives is passed to it as soon as
     it is rendered (nothing is kept here). An episode succeeds when `info["success"]` holds at
-    any step, or with `success_at_end` at its last step.
+    any step, or with `success_at_end` at its last step. An env's exception is one UserError
+    line naming `env_id` (else the env's registered id), its traceback in a temporary file.
     """
-    obs = np.stack([env.reset(seed=seed)[0] for env, seed in zip(envs, seeds, strict=True)])
+    name = env_id or _env_name(envs[0])
+    obs = np.stack([env_call(name, env.reset, seed=seed, at="at reset")[0]
+                    for env, seed in zip(envs, seeds, strict=True)])
     active = np.ones(len(envs), dtype=bool)
     policy.reset()
     returns, lengths = np.zeros(len(envs)), np.zeros(len(envs), dtype=int)
@@ -71,7 +77,8 @@ def run_episodes(
     while active.any():
         actions = policy.act(obs)
         for i in np.flatnonzero(active):
-            next_obs, reward, terminated, truncated, info = envs[i].step(actions[i])
+            next_obs, reward, terminated, truncated, info = env_call(
+                name, envs[i].step, actions[i], at=f"at decision {lengths[i]} of episode {i}")
             obs[i] = next_obs
             returns[i] += reward
             lengths[i] += 1
@@ -84,6 +91,10 @@ def run_episodes(
                 active[i] = False
     reported = None if any(s is None for s in success) else [bool(s) for s in success]
     return EvalResult(returns.tolist(), reported, lengths.tolist())
+
+
+def _env_name(env) -> str:
+    return getattr(getattr(env, "spec", None), "id", None) or "the env"
 
 
 def _vector_success(info: dict, i: int) -> bool | None:
@@ -99,24 +110,27 @@ def run_vector_episodes(
     *,
     seeds: list[int],
     success_at_end: bool = False,
+    env_id: str = "the env",
 ) -> EvalResult:
     """`len(seeds)` episodes (a multiple of N) in rounds of N on the vector env `envs` of N envs
     (autoreset on the next step), one batched plan for the N at every decision.
 
     An env whose episode has ended is reset by the vector env on its next step and ignored until
     the round ends; each round starts with the next N seeds. Success as in `run_episodes`."""
-    n = envs.num_envs
+    n, name = envs.num_envs, env_id
     returns: list[float] = []
     lengths: list[int] = []
     success: list[bool | None] = []
     for start in range(0, len(seeds), n):
-        obs, _ = envs.reset(seed=list(seeds[start:start + n]))
+        obs, _ = env_call(name, envs.reset, seed=list(seeds[start:start + n]), at="at reset")
         policy.reset()
         active = np.ones(n, dtype=bool)
         total, length = np.zeros(n), np.zeros(n, dtype=int)
         flags: list[bool | None] = [None] * n
         while active.any():
-            obs, reward, terminated, truncated, info = envs.step(policy.act(obs))
+            obs, reward, terminated, truncated, info = env_call(
+                name, envs.step, policy.act(obs), at=f"at decision {length.max()} of episodes "
+                f"{start}-{start + n - 1}")
             total[active] += reward[active]
             length[active] += 1
             for i in np.flatnonzero(active):

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import functools
 import time
-import traceback
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -36,7 +34,7 @@ from agent.config import AgentConfig, RunConfig, explore_std_at
 from agent.cpu_load import ThreadShare
 from agent.evaluate import run_episodes
 from envs import convention_for, make_env
-from envs.errors import UserError
+from envs.errors import UserError, env_call
 from world_model import WorldModel
 from world_model.data import ReplayBuffer
 from world_model.train import TrainConfig, Trainer
@@ -92,28 +90,17 @@ class OnlineRun:
         return self.state.step * self.action_repeat
 
     def _env(self, call, *args, **kwargs):
-        """`call(*args, **kwargs)` on the env; an exception there (a plug-in env's bug, a
-        simulator instability) becomes one UserError line naming the env, the decision and how
-        to resume, with the full traceback saved in RUN/error.log."""
-        caught: list = []
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                return call(*args, **kwargs)
-        except Exception as err:
-            worker = "".join(f"{w.message}\n" for w in caught)  # AsyncVectorEnv's trace
-            caught = []
-            runs.write_atomic(self.out / "error.log", (worker + traceback.format_exc()).encode())
-            how = "no resume point yet: start again"
-            if (self.out / "resume.pt").exists():
-                saved = runs.load_resume_point(self.out)["loop"]["step"]
-                how = f"`wmpc run --out {self.out} --resume` continues from decision {saved}"
-            raise UserError(f"{self.cfg.env_id} raised {type(err).__name__}: {err} at decision "
-                            f"{self.state.step}; traceback in {self.out / 'error.log'}; "
-                            f"{how}") from None
-        finally:
-            for w in caught:  # the env's own warnings, shown as they would have been
-                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        """`call(*args, **kwargs)` on the env; an exception there becomes one UserError line
+        naming the env, the decision and how to resume, with the full traceback saved in
+        RUN/error.log."""
+        return env_call(self.cfg.env_id, call, *args, at=f"at decision {self.state.step}",
+                        log=self.out / "error.log", then=self._resume_hint, **kwargs)
+
+    def _resume_hint(self) -> str:
+        if (self.out / "resume.pt").exists():
+            saved = runs.load_resume_point(self.out)["loop"]["step"]
+            return f"`wmpc run --out {self.out} --resume` continues from decision {saved}"
+        return "no resume point yet: start again"
 
     def _episode_seed(self, episode: int) -> int:
         return self.cfg.seed * 1_000_003 + episode

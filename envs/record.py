@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from envs.conventions import convention_for
-from envs.errors import UserError
+from envs.errors import UserError, env_call
 from envs.make import make_env
 
 ACTIONS_NOTE = "agent actions in [-1, 1]; make_env rescales them to the env's bounds"
@@ -160,15 +160,17 @@ def _run_policy(
     dtype, shape = envs.single_observation_space.dtype, envs.single_action_space.shape
     episodes: list[Any] = []
     done_steps = 0
+    nothing = "of the collection; no dataset written"
     try:
-        obs, _ = envs.reset()
+        obs, _ = env_call(env_id, envs.reset, at=f"at reset {nothing}")
         batch.reset()
         recordings = [_Recording(o, seed + i) for i, o in enumerate(obs)]
         with tqdm(total=steps, disable=not progress, unit="step", desc=f"collect {env_id}") as bar:
             while done_steps < steps:
                 actions = np.asarray(batch.act(obs), dtype=np.float32).reshape(n, *shape)
                 actions = np.clip(actions, -1.0, 1.0)
-                obs, reward, terminated, truncated, _ = envs.step(actions)
+                obs, reward, terminated, truncated, _ = env_call(
+                    env_id, envs.step, actions, at=f"at decision {done_steps} {nothing}")
                 done_steps += n
                 bar.update(n)
                 if done_steps >= steps:
@@ -180,8 +182,9 @@ def _run_policy(
                         episodes.append(recording.buffer(dtype))
                 if done_steps >= steps or not ended.any():
                     continue
-                first, _ = envs.reset() if ended.all() else envs.reset(
-                    options={"reset_mask": ended})
+                mask = None if ended.all() else {"reset_mask": ended}
+                first, _ = env_call(env_id, envs.reset, options=mask,
+                                    at=f"at reset {nothing}")
                 for i in np.flatnonzero(ended):
                     obs[i] = first[i]
                     recordings[i] = _Recording(first[i], None)

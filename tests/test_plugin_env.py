@@ -1,5 +1,7 @@
 """A `module:EnvId` plug-in (tests/toy_plugin.py) works through make_env unchanged."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -72,3 +74,19 @@ def test_an_env_that_raises_in_a_vector_worker_is_one_line_with_its_trace_saved(
     assert "Counter-v0 raised RuntimeError: sensor fault" in failed.stderr
     log = (tmp_path / "run" / "error.log").read_text()
     assert "toy_plugin.py" in log  # the worker's own trace, not only the parent's re-raise
+
+
+@pytest.mark.parametrize("num_envs", ["1", "2"])
+def test_an_env_that_raises_in_collect_or_eval_is_one_line_and_nothing_is_written(tmp_path,
+                                                                                  num_envs):
+    faulty = ["--env", PLUGIN_ID, "--env-kwargs", '{"raise_at": 50}', "--num-envs", num_envs]
+    for args in (["collect", *faulty, "--steps", "200", "--out", "data", "--no-progress"],
+                 ["eval", *faulty, "--planner", "random", "--episodes", "2"]):
+        failed = _wmpc(*args, cwd=tmp_path)
+        assert failed.returncode == 2, failed.stderr
+        line = failed.stderr.strip()
+        assert "\n" not in line and f"{PLUGIN_ID} raised RuntimeError: sensor fault" in line
+        log = Path(line.split("traceback in ")[1].split(";")[0])
+        assert "toy_plugin.py" in log.read_text()  # the env's own frame, also from a worker
+        log.unlink()
+    assert list(tmp_path.iterdir()) == []

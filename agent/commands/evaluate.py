@@ -138,7 +138,7 @@ def command(
     seeds = [seed * 1000 + i for i in range(episodes)]
     if num_envs == 1:
         result = run_episodes(envs, policy, seeds=seeds, frame_sink=recorder,
-                              success_at_end=success_at_end)
+                              success_at_end=success_at_end, env_id=env)
     else:
         result = _vector_episodes(env, num_envs, seed, {**episode_steps, **kwargs}, policy,
                                   seeds, success_at_end)
@@ -174,7 +174,8 @@ def _vector_episodes(env_id: str, num_envs: int, seed: int, kwargs: dict, policy
                              for i in range(num_envs)],
                             autoreset_mode=AutoresetMode.NEXT_STEP, context="spawn")
     try:
-        return run_vector_episodes(vector, policy, seeds=seeds, success_at_end=success_at_end)
+        return run_vector_episodes(vector, policy, seeds=seeds, success_at_end=success_at_end,
+                                   env_id=env_id)
     finally:
         vector.close()
 
