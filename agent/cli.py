@@ -18,6 +18,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="wmpc: model-predictive planning with a latent world model.",
 )
+# Click's error type (a bad flag, a bad value), found through typer's public BadParameter: typer
+# has vendored click, so the class is not importable from one place across versions.
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
 def _register() -> None:
@@ -54,7 +57,18 @@ def main() -> None:
     try:
         torch.set_num_threads(torch_threads())
         _register()
-        app()
+        code = app(standalone_mode=False)  # click's errors come here, to be one line
+    except _CLICK_ERROR as err:
+        if type(err).__name__ == "NoArgsIsHelpError":  # `wmpc` or `wmpc bench` alone: the help
+            print(err.format_message())
+            sys.exit(2)
+        ctx = getattr(err, "ctx", None)
+        hint = f" ({ctx.command_path} --help lists the options)" if ctx is not None else ""
+        print(f"wmpc: error: {' '.join(err.format_message().split())}{hint}", file=sys.stderr)
+        sys.exit(err.exit_code)
+    except typer.Abort:
+        print("wmpc: aborted", file=sys.stderr)
+        sys.exit(1)
     except (UserError, ValueError, OSError) as err:
         if os.environ.get("WMPC_DEBUG"):
             raise
@@ -63,3 +77,7 @@ def main() -> None:
     except KeyboardInterrupt:
         print("wmpc: interrupted", file=sys.stderr)
         sys.exit(130)
+    if isinstance(code, int) and not isinstance(code, bool) and code:  # typer's own exits
+        if code == 130:
+            print("wmpc: interrupted", file=sys.stderr)
+        sys.exit(code)

@@ -71,6 +71,10 @@ def test_eval_writes_the_json_contract(tiny_run, tmp_path):
       "2", "--goal", "[0, 0, 0, 0, 0, 0]"], "--goal none"),
     (["collect", "--env", "point_env:PointMass-v0", "--steps", "10", "--num-envs", "3", "--out",
       "NEW"], "divide --steps"),
+    (["run", "--bogus"], "No such option: --bogus"),
+    (["collect", "--env", "point_env:PointMass-v0", "--steps", "ten", "--out", "NEW"],
+     "Invalid value for '--steps'"),
+    (["eval", "--run", "RUN", "--episodes"], "requires an argument"),
 ])
 def test_bad_input_is_one_clear_line(tiny_run, tmp_path, args, words):
     args = [str(tiny_run) if a == "RUN" else str(tmp_path / "new") if a == "NEW" else a
