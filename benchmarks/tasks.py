@@ -139,7 +139,8 @@ def settings_text(config: dict) -> str:
     from agent.runs import threads_text
 
     run = config.get("run", {})
-    return (f"{planning_text(config.get('agent', {}))}; {run.get('steps', '?')} decisions, "
+    envs = f" over {run['num_envs']} envs" if run.get("num_envs", 1) > 1 else ""
+    return (f"{planning_text(config.get('agent', {}))}; {run.get('steps', '?')} decisions{envs}, "
             f"evaluated every {run.get('eval_every', '?')} decisions (episodes: "
             f"{run.get('eval_episodes', '?')}); torch threads {threads_text(config)}")
 

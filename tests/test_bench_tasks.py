@@ -195,3 +195,11 @@ def test_a_suite_that_is_not_installed_is_one_line_before_any_job(tmp_path, monk
         tasks.main(["--suite", "metaworld", "--runs", str(tmp_path / "runs"), "--out",
                     str(tmp_path / "out")])
     assert not (tmp_path / "runs").exists() and not (tmp_path / "out").exists()
+
+
+def test_a_run_over_several_envs_says_so_in_its_settings():
+    from benchmarks.tasks import settings_text
+
+    run = {"steps": 50000, "eval_every": 5000, "eval_episodes": 10}
+    assert "50000 decisions over 4 envs," in settings_text({"run": {**run, "num_envs": 4}})
+    assert "50000 decisions," in settings_text({"run": {**run, "num_envs": 1}})
