@@ -4,6 +4,7 @@ rounds of N on a Gymnasium vector env of N envs in their own processes (`run_vec
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -56,17 +57,20 @@ def run_episodes(
     frame_sink: Callable[[np.ndarray], None] | None = None,
     success_at_end: bool = False,
     env_id: str | None = None,
+    guard: Callable | None = None,
 ) -> EvalResult:
     """Play one episode in each env in lockstep; `policy` sees the observations of all B envs.
 
     Finished envs stop stepping (their rows keep the last observation and their actions are
     ignored). With `frame_sink`, every frame `envs[0].render()` gives is passed to it as soon as
     it is rendered (nothing is kept here). An episode succeeds when `info["success"]` holds at
-    any step, or with `success_at_end` at its last step. An env's exception is one UserError
-    line naming `env_id` (else the env's registered id), its traceback in a temporary file.
+    any step, or with `success_at_end` at its last step. Every env call goes through `guard`
+    (`guard(call, *args, at=WHERE, **kwargs)`), by default `envs.errors.env_call`: an env's
+    exception is one UserError line naming `env_id` (else the env's registered id), its
+    traceback in a temporary file.
     """
-    name = env_id or _env_name(envs[0])
-    obs = np.stack([env_call(name, env.reset, seed=seed, at="at reset")[0]
+    guard = guard or functools.partial(env_call, env_id or _env_name(envs[0]))
+    obs = np.stack([guard(env.reset, seed=seed, at="at reset")[0]
                     for env, seed in zip(envs, seeds, strict=True)])
     active = np.ones(len(envs), dtype=bool)
     policy.reset()
@@ -77,8 +81,8 @@ def run_episodes(
     while active.any():
         actions = policy.act(obs)
         for i in np.flatnonzero(active):
-            next_obs, reward, terminated, truncated, info = env_call(
-                name, envs[i].step, actions[i], at=f"at decision {lengths[i]} of episode {i}")
+            next_obs, reward, terminated, truncated, info = guard(
+                envs[i].step, actions[i], at=f"at decision {lengths[i]} of episode {i}")
             obs[i] = next_obs
             returns[i] += reward
             lengths[i] += 1

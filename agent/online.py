@@ -89,12 +89,13 @@ class OnlineRun:
         """Environment steps so far: decisions x the env's action repeat (TensorBoard's x)."""
         return self.state.step * self.action_repeat
 
-    def _env(self, call, *args, **kwargs):
+    def _env(self, call, *args, at: str = "", **kwargs):
         """`call(*args, **kwargs)` on the env; an exception there becomes one UserError line
-        naming the env, the decision and how to resume, with the full traceback saved in
-        RUN/error.log."""
-        return env_call(self.cfg.env_id, call, *args, at=f"at decision {self.state.step}",
-                        log=self.out / "error.log", then=self._resume_hint, **kwargs)
+        naming the env, the decision (and `at`, where in an evaluation) and how to resume, with
+        the full traceback saved in RUN/error.log."""
+        where = f"at decision {self.state.step}" + (f" (evaluation, {at})" if at else "")
+        return env_call(self.cfg.env_id, call, *args, at=where, log=self.out / "error.log",
+                        then=self._resume_hint, **kwargs)
 
     def _resume_hint(self) -> str:
         if (self.out / "resume.pt").exists():
@@ -173,10 +174,12 @@ class OnlineRun:
                               self.envs.single_action_space.shape[0], self.device,
                               seed=self.cfg.seed + 7919 * (self.state.evals + 1))
         seeds = [self._episode_seed(10**6 + self.state.evals * k + i) for i in range(k)]
-        result = self._env(run_episodes, envs, agent, seeds=seeds,
-                           success_at_end=convention_for(self.cfg.env_id).success_at_end)
-        for env in envs:
-            env.close()
+        try:
+            result = run_episodes(envs, agent, seeds=seeds, guard=self._env,
+                                  success_at_end=convention_for(self.cfg.env_id).success_at_end)
+        finally:
+            for env in envs:
+                env.close()
         self.state.evals += 1
         mean = float(np.mean(result.returns))
         writer.add_scalar("eval/return", mean, self.env_steps)

@@ -24,6 +24,7 @@ import datetime
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -64,10 +65,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         "with the whole batch; on CUDA one GPU each)")
     args = p.parse_args(argv)
     if args.ranks < 1:
-        p.error(f"--ranks must be positive, got {args.ranks}")
+        raise ValueError(f"--ranks must be positive, got {args.ranks}")
     if args.ranks > 1 and args.device.startswith("cuda") and torch.cuda.device_count() < args.ranks:
-        p.error(f"--ranks {args.ranks} needs as many GPUs; this machine has "
-                f"{torch.cuda.device_count()}")
+        raise ValueError(f"--ranks {args.ranks} needs as many GPUs; this machine has "
+                         f"{torch.cuda.device_count()}")
     return args
 
 
@@ -200,12 +201,19 @@ def ddp_row(args: argparse.Namespace, argv: list[str], model_cfg: ModelConfig) -
         root = str(Path(__file__).resolve().parent.parent)
         env = {**os.environ, _RANK_OUT: str(out), "OMP_NUM_THREADS": str(args.threads),
                "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-        try:
-            done = subprocess.run(command, env=env, capture_output=True, text=True,
-                                  timeout=600 + 20 * args.seconds)
-        except subprocess.TimeoutExpired as err:
-            done = subprocess.CompletedProcess(command, "timeout", "",
-                                               f"no end after {err.timeout} s")
+        limit = 600 + 20 * args.seconds
+        with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) as launcher:
+            try:
+                stdout, stderr = launcher.communicate(timeout=limit)
+            except subprocess.TimeoutExpired:  # torchrun stops its ranks on SIGTERM, not SIGKILL
+                launcher.send_signal(signal.SIGTERM)
+                try:
+                    launcher.communicate(timeout=60)
+                except subprocess.TimeoutExpired:
+                    launcher.kill()
+                stdout, stderr = "", f"no end after {limit:.0f} s"
+        done = subprocess.CompletedProcess(command, launcher.returncode, stdout, stderr)
         if done.returncode == 0 and out.exists():
             row = json.loads(out.read_text())
         else:

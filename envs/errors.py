@@ -47,5 +47,5 @@ def env_call(env_id: str, call: Callable, *args: Any, at: str, log: Path | None 
         raise UserError(f"{env_id} raised {type(err).__name__}: {err} {at}; traceback in "
                         f"{log or name}{next_step}") from None
     finally:
-        for w in caught:  # the env's own warnings, shown as they would have been
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        for w in caught:  # the env's own warnings, through the filters as they would have been
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

@@ -90,3 +90,17 @@ def test_an_env_that_raises_in_collect_or_eval_is_one_line_and_nothing_is_writte
         assert "toy_plugin.py" in log.read_text()  # the env's own frame, also from a worker
         log.unlink()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_env_that_raises_in_a_run_s_evaluation_is_one_line_with_its_trace_in_the_run(tmp_path):
+    small = ["--set", "run.seed_steps=30", "--set", "run.pretrain_updates=2", "--set",
+             "model.latent_dim=8", "--set", "model.hidden_dim=16", "--set", "train.batch_size=8",
+             "--set", "agent.num_elites=4", "--samples", "16", "--iterations", "1",
+             "--eval-episodes", "1", "--no-progress"]
+    failed = _wmpc("run", "--env", PLUGIN_ID, "--env-kwargs", '{"raise_at": 50}', "--out", "run",
+                   "--steps", "40", "--eval-every", "40", *small, cwd=tmp_path)
+    assert failed.returncode == 2, failed.stderr
+    line = failed.stderr.strip()
+    assert "\n" not in line and f"{PLUGIN_ID} raised RuntimeError: sensor fault" in line
+    assert "at decision 40 (evaluation, at decision 49 of episode 0)" in line
+    assert "toy_plugin.py" in (tmp_path / "run" / "error.log").read_text()

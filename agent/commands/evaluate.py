@@ -136,14 +136,16 @@ def command(
                 if video else None)
     success_at_end = convention.success_at_end and (spec is None or spec.env_judges_success)
     seeds = [seed * 1000 + i for i in range(episodes)]
-    if num_envs == 1:
-        result = run_episodes(envs, policy, seeds=seeds, frame_sink=recorder,
-                              success_at_end=success_at_end, env_id=env)
-    else:
-        result = _vector_episodes(env, num_envs, seed, {**episode_steps, **kwargs}, policy,
-                                  seeds, success_at_end)
-    for e in envs:
-        e.close()
+    try:
+        if num_envs == 1:
+            result = run_episodes(envs, policy, seeds=seeds, frame_sink=recorder,
+                                  success_at_end=success_at_end, env_id=env)
+        else:
+            result = _vector_episodes(env, num_envs, seed, {**episode_steps, **kwargs}, policy,
+                                      seeds, success_at_end)
+    finally:
+        for e in envs:
+            e.close()
     summary = result.summary(env, name)
     if spec is not None:
         summary.update(goal=spec.kind if goal is None else goal,
