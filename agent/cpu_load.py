@@ -17,7 +17,8 @@ from pathlib import Path
 
 from envs.errors import UserError
 
-STAT = Path("/proc/stat")
+PROC = Path("/proc")
+STAT = PROC / "stat"
 
 
 def usable_cpus() -> set[int]:
@@ -56,6 +57,31 @@ def _others(cpus: set[int], before, after, own_seconds: float, seconds: float) -
         return 0.0
     used = len(cpus) * (after[0] - before[0]) / (after[1] - before[1])
     return max(0.0, used - own_seconds / seconds)
+
+
+def _children_ticks() -> dict[int, int]:
+    """User plus system CPU time so far, in clock ticks, of each live child of this process (a
+    run's env workers, say), from Linux's /proc/PID/stat; {} elsewhere."""
+    own, ticks = os.getpid(), {}
+    if not PROC.is_dir():
+        return ticks
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:  # not a process, or one that just ended
+            continue
+        if len(fields) > 12 and int(fields[1]) == own:  # ppid, then utime and stime at 11 and 12
+            ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def _children_seconds(before: dict[int, int], after: dict[int, int]) -> float:
+    """CPU seconds the children used between the readings `before` and `after` of
+    `_children_ticks` (a child started between them counts from zero, one that ended not at all)."""
+    ticks = sum(t - before.get(pid, 0) for pid, t in after.items())
+    return max(0, ticks) / os.sysconf("SC_CLK_TCK")
 
 
 def busy_cores_of_others(sample_seconds: float = 0.3) -> float:
@@ -103,7 +129,14 @@ class ThreadShare:
 
     def _mark(self) -> None:
         self._time, self._own = time.monotonic(), time.process_time()
+        self._children = _children_ticks()
         self._jiffies = _jiffies(self.cpus)
+
+    def own_seconds(self) -> float:
+        """CPU seconds this process and its children (a run's env workers are its own work, not
+        another process's) used since the last look."""
+        return (time.process_time() - self._own
+                + _children_seconds(self._children, _children_ticks()))
 
     def check(self) -> int:
         """torch's thread count, first set anew where `period` has passed since the last look."""
@@ -111,8 +144,8 @@ class ThreadShare:
 
         seconds = time.monotonic() - self._time
         if seconds >= self.period:
-            busy = _others(self.cpus, self._jiffies, _jiffies(self.cpus),
-                           time.process_time() - self._own, seconds)
+            busy = _others(self.cpus, self._jiffies, _jiffies(self.cpus), self.own_seconds(),
+                           seconds)
             threads = threads_for(len(self.cpus), busy)
             if threads != torch.get_num_threads():
                 torch.set_num_threads(threads)

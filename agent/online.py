@@ -17,14 +17,13 @@ envs 1..N-1 that end earlier start again at once.
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import torch
-from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
@@ -33,7 +32,7 @@ from agent.build import learned_agent
 from agent.config import AgentConfig, RunConfig, explore_std_at
 from agent.cpu_load import ThreadShare
 from agent.evaluate import run_episodes
-from envs import convention_for, make_env
+from envs import convention_for, make_env, make_vector_env
 from envs.errors import UserError, env_call
 from world_model import WorldModel
 from world_model.data import ReplayBuffer
@@ -75,14 +74,10 @@ class OnlineRun:
         self.rng = np.random.default_rng(cfg.seed)
         self.state = LoopState()
 
-    def _vector_env(self) -> SyncVectorEnv | AsyncVectorEnv:
+    def _vector_env(self) -> gym.vector.VectorEnv:
         """The run's `num_envs` envs (env i seeded `seed + i`), reset by the loop itself."""
         cfg = self.cfg
-        makers = [functools.partial(make_env, cfg.env_id, seed=cfg.seed + i, **cfg.env_kwargs)
-                  for i in range(cfg.num_envs)]
-        if cfg.num_envs == 1:
-            return SyncVectorEnv(makers, autoreset_mode=AutoresetMode.DISABLED)
-        return AsyncVectorEnv(makers, autoreset_mode=AutoresetMode.DISABLED, context="spawn")
+        return make_vector_env(cfg.env_id, cfg.num_envs, cfg.seed, cfg.env_kwargs)
 
     @property
     def env_steps(self) -> int:

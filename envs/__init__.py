@@ -6,7 +6,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 
 from envs.conventions import TaskConvention, convention_for, known_env_ids
 from envs.errors import UserError
-from envs.make import make_env, parse_env_kwargs
+from envs.make import make_env, make_vector_env, parse_env_kwargs
 
 __all__ = [
     "TaskConvention",
@@ -14,5 +14,6 @@ __all__ = [
     "convention_for",
     "known_env_ids",
     "make_env",
+    "make_vector_env",
     "parse_env_kwargs",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import json
 import logging
 import math
@@ -182,6 +183,21 @@ def make_env(
     env.action_space.seed(seed)
     env.observation_space.seed(seed)
     return env
+
+
+def make_vector_env(env_id: str, num_envs: int, seed: int, env_kwargs: dict[str, Any],
+                    autoreset: bool = False) -> gym.vector.VectorEnv:
+    """`num_envs` envs of `env_id`, env i seeded `seed + i`, stepped at once: in this process for
+    one (a SyncVectorEnv), in their own processes for more (an AsyncVectorEnv). Reset by the
+    caller, or with `autoreset` on the step after an episode ends."""
+    from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
+
+    makers = [functools.partial(make_env, env_id, seed=seed + i, **env_kwargs)
+              for i in range(num_envs)]
+    mode = AutoresetMode.NEXT_STEP if autoreset else AutoresetMode.DISABLED
+    if num_envs == 1:
+        return SyncVectorEnv(makers, autoreset_mode=mode)
+    return AsyncVectorEnv(makers, autoreset_mode=mode, context="spawn")
 
 
 def parse_env_kwargs(text: str | None) -> dict[str, Any]:

@@ -27,7 +27,7 @@ import numpy as np
 
 from envs.conventions import convention_for
 from envs.errors import UserError, env_call
-from envs.make import make_env
+from envs.make import make_env, make_vector_env
 
 ACTIONS_NOTE = "agent actions in [-1, 1]; make_env rescales them to the env's bounds"
 """Value of the `actions` metadata key."""
@@ -116,6 +116,15 @@ class PerEnvPolicies:
                 policy.reset()
 
 
+def check_steps(steps: int, num_envs: int) -> None:
+    """UserError unless `steps` is a positive integer that `num_envs` (positive) divides."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise UserError(f"--steps must be a positive integer, got {steps!r}")
+    if num_envs < 1 or steps % num_envs:
+        raise UserError(f"--num-envs must be positive and divide --steps ({steps}), got "
+                        f"{num_envs}")
+
+
 class _Recording:
     """One env's episode as it is recorded."""
 
@@ -146,16 +155,11 @@ def _run_policy(
     envs (env i seeded `seed + i`; Gymnasium's AsyncVectorEnv for more than one), and an env of
     the same id (closed) for the dataset's spaces and layouts. Every env's last episode is cut at
     `steps` and stored truncated."""
-    import functools
-
-    from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
     from tqdm import tqdm
 
     n = num_envs
     batch = policy if hasattr(policy, "act") else PerEnvPolicies([policy])
-    makers = [functools.partial(make_env, env_id, seed=seed + i, **env_kwargs) for i in range(n)]
-    envs = (SyncVectorEnv(makers, autoreset_mode=AutoresetMode.DISABLED) if n == 1 else
-            AsyncVectorEnv(makers, autoreset_mode=AutoresetMode.DISABLED, context="spawn"))
+    envs = make_vector_env(env_id, n, seed, env_kwargs)
     env = envs.envs[0] if n == 1 else make_env(env_id, seed=seed, **env_kwargs)
     dtype, shape = envs.single_observation_space.dtype, envs.single_action_space.shape
     episodes: list[Any] = []
@@ -232,11 +236,7 @@ def collect(
     one. An existing `out` is an error unless `append`, which rewrites the old episodes followed by
     the new ones (same env id, kwargs and conventions required). Returns `out`.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise UserError(f"--steps must be a positive integer, got {steps!r}")
-    if num_envs < 1 or steps % num_envs:
-        raise UserError(f"--num-envs must be positive and divide --steps ({steps}), got "
-                        f"{num_envs}")
+    check_steps(steps, num_envs)
     env_kwargs = dict(env_kwargs or {})
     try:
         kwargs_text = json.dumps(env_kwargs, sort_keys=True)

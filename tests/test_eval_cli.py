@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from agent.config import AgentConfig, RunConfig
@@ -95,3 +96,18 @@ def test_eval_in_rounds_of_envs_in_other_processes(tiny_run, tmp_path):
     summary = json.loads((tmp_path / "r.json").read_text())
     assert len(summary["returns"]) == 4 and summary["steps_per_episode"] == 50
     assert summary["success_rate"] is not None  # the env's info["success"] through the workers
+
+
+@pytest.mark.parametrize("num_envs", [1, 2])
+def test_collect_with_a_trained_run_plans_for_every_env(tiny_run, tmp_path, num_envs):
+    import minari
+
+    out = tmp_path / "data"
+    result = _wmpc("collect", "--policy", str(tiny_run), "--env", "point_env:PointMass-v0",
+                   "--steps", "120", "--num-envs",
+                   str(num_envs), "--out", str(out), "--no-progress")
+    assert result.returncode == 0, result.stderr
+    episodes = list(minari.MinariDataset(out / "data").iterate_episodes())
+    assert sum(len(e.actions) for e in episodes) == 120
+    assert all(np.abs(e.actions).max() <= 1.0 + 1e-6 and np.isfinite(e.actions).all()
+               for e in episodes)

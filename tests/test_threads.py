@@ -185,3 +185,27 @@ def test_a_run_with_a_share_gives_a_core_back_as_it_goes(monkeypatch, tmp_path):
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_run_s_own_children_are_not_others():
+    """A run's env workers are its own processes: their CPU time is the run's, so a run with
+    several envs does not give its cores away to itself."""
+    share = cpu_load.ThreadShare(period=3600)
+    spinner = subprocess.Popen([sys.executable, "-c",
+                                "import time\nend = time.process_time() + 0.6\n"
+                                "while time.process_time() < end: pass"])
+    try:
+        spinner.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        spinner.kill()
+        raise
+    assert share.own_seconds() < 0.3  # an ended child (0.6 s of CPU), reaped, counts no more
+    share._mark()
+    child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(1.0)
+        own = share.own_seconds()
+    finally:
+        child.kill()
+        child.wait()
+    assert own >= 0.3  # the live child's time is the run's (less where this machine is busy)

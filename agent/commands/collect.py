@@ -14,7 +14,7 @@ from envs.errors import UserError
 def _policy(name: str, env_id: str, env_kwargs: dict, beta: float, seed: int, num_envs: int):
     """The policy `--policy` names: random, colored, or the folder of a trained run; for
     `num_envs` > 1 a batch policy (`envs.record.collect`): one random policy per env (seeded
-    `seed + i`), or the run's agent planning for all envs in one batch."""
+    `seed + i`); the run's agent is always one, planning for all envs in one batch."""
     from agent.policies import ColoredNoisePolicy, UniformPolicy
     from envs import convention_for, make_env
     from envs.record import PerEnvPolicies
@@ -39,24 +39,18 @@ def _policy(name: str, env_id: str, env_kwargs: dict, beta: float, seed: int, nu
 
         agent = load_agent(run_dir, env, device="cpu", seed=seed, env_id=env_id)
 
-        class _AgentPolicy:
-            """A trained agent as a collection policy: `policy(obs)` for one env."""
+        class _AgentBatch:
+            """The agent planning for every env in one batch: `act(obs (N, O))`."""
 
             name = f"agent:{run_dir}"
 
             def reset(self, index: int | None = None) -> None:
                 agent.reset(index)
 
-            def __call__(self, obs):
-                return agent.act(obs)
-
-        class _AgentBatch(_AgentPolicy):
-            """The agent planning for every env in one batch: `act(obs (N, O))`."""
-
             def act(self, obs):
                 return agent.act(obs)
 
-        return _AgentBatch() if num_envs > 1 else _AgentPolicy()
+        return _AgentBatch()
     finally:
         env.close()
 
@@ -80,7 +74,7 @@ def command(
 ) -> None:
     """Record whole episodes as a Minari dataset readable by plain `minari`."""
     from envs.make import parse_env_kwargs
-    from envs.record import collect
+    from envs.record import check_steps, collect
 
     kwargs = parse_env_kwargs(env_kwargs)
     if env is None:
@@ -96,9 +90,7 @@ def command(
     kwargs = with_obs(kwargs, obs)
     if out.exists() and not append:
         raise UserError(f"{out} already exists; pass --append to add episodes to it")
-    if num_envs < 1 or steps % num_envs:
-        raise UserError(f"--num-envs must be positive and divide --steps ({steps}), got "
-                        f"{num_envs}")
+    check_steps(steps, num_envs)
     chosen = _policy(policy, env, kwargs, beta, seed, num_envs)
     written = collect(env, steps, out, policy=chosen, seed=seed, append=append,
                       env_kwargs=kwargs, progress=progress, num_envs=num_envs)

@@ -165,16 +165,10 @@ def _vector_episodes(env_id: str, num_envs: int, seed: int, kwargs: dict, policy
                      success_at_end: bool):
     """The episodes of `seeds` in rounds of `num_envs` envs (env i seeded `seed + i`), each in
     its own process."""
-    import functools
-
-    from gymnasium.vector import AsyncVectorEnv, AutoresetMode
-
     from agent.evaluate import run_vector_episodes
-    from envs import make_env
+    from envs import make_vector_env
 
-    vector = AsyncVectorEnv([functools.partial(make_env, env_id, seed=seed + i, **kwargs)
-                             for i in range(num_envs)],
-                            autoreset_mode=AutoresetMode.NEXT_STEP, context="spawn")
+    vector = make_vector_env(env_id, num_envs, seed, kwargs, autoreset=True)
     try:
         return run_vector_episodes(vector, policy, seeds=seeds, success_at_end=success_at_end,
                                    env_id=env_id)
