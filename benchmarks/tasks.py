@@ -88,6 +88,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--launcher-option", action="append", default=[], metavar="KEY=VALUE",
                    help="a submitit parameter for --launcher slurm, e.g. slurm_partition=gpu "
                    "(repeatable)")
+    p.add_argument("--set", action="append", default=[], dest="sets",
+                   metavar="SECTION.FIELD=VALUE",
+                   help="a setting over today's defaults for this command's runs (an ablation "
+                   "on tuning seeds; give them their own --runs), as `wmpc run --set`; the "
+                   "report names every setting a run has apart from the defaults (repeatable)")
     p.add_argument("--random-episodes", type=int, default=10, help="random-action episodes")
     p.add_argument("--oracle-episodes", type=int, default=1, help="0 skips the oracle (slow)")
     p.add_argument("--device", default="cpu")
@@ -112,11 +117,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def new_run_configs(env_id: str, seed: int, steps: int, eval_every: int, quick: bool = False,
-                    env_kwargs: dict | None = None):
+                    env_kwargs: dict | None = None, sets: tuple[str, ...] = ()):
     """The settings of a new run (`agent.settings.Settings`: run, agent, train, model overrides):
-    the defaults and the env family's file, as `wmpc run` resolves them, with `steps` and
-    `eval_every` in decisions and 10 evaluation episodes (`quick`: tiny seed phase, batches and
-    plans, one evaluation episode)."""
+    the defaults, the env family's file and `sets` (`--set` items), as `wmpc run` resolves them,
+    with `steps` and `eval_every` in decisions and 10 evaluation episodes (`quick`: tiny seed
+    phase, batches and plans, one evaluation episode)."""
     from agent.settings import resolve
 
     run = {"steps": steps, "seed": seed, "eval_every": eval_every, "eval_episodes": 10,
@@ -125,7 +130,7 @@ def new_run_configs(env_id: str, seed: int, steps: int, eval_every: int, quick: 
     if quick:
         flags = {"run": {**run, "eval_episodes": 1, "seed_steps": 20, "pretrain_updates": 5},
                  "agent": {"num_samples": 32, "iterations": 2}, "train": {"batch_size": 32}}
-    return resolve(env_id, flags=flags)
+    return resolve(env_id, sets=list(sets), flags=flags)
 
 
 def planning_text(agent: dict) -> str:
@@ -134,15 +139,17 @@ def planning_text(agent: dict) -> str:
             f"{agent.get('iterations', '?')} iterations x H{agent.get('horizon', '?')}")
 
 
-def settings_text(config: dict) -> str:
-    """Planning budget, run length and evaluations of a run, from its `config.json` dict."""
+def settings_text(config: dict, departures: list[str] = ()) -> str:
+    """Planning budget, run length and evaluations of a run, from its `config.json` dict, and
+    the settings it has apart from today's defaults (`departures`, as `departures` lists them)."""
     from agent.runs import threads_text
 
     run = config.get("run", {})
     envs = f" over {run['num_envs']} envs" if run.get("num_envs", 1) > 1 else ""
+    apart = f"; apart from today's defaults: {', '.join(departures)}" if departures else ""
     return (f"{planning_text(config.get('agent', {}))}; {run.get('steps', '?')} decisions{envs}, "
             f"evaluated every {run.get('eval_every', '?')} decisions (episodes: "
-            f"{run.get('eval_episodes', '?')}); torch threads {threads_text(config)}")
+            f"{run.get('eval_episodes', '?')}); torch threads {threads_text(config)}{apart}")
 
 
 @dataclass(frozen=True)
@@ -161,6 +168,7 @@ class Job:
     episodes: int = 0
     quick: bool = False
     device: str = "cpu"
+    sets: tuple[str, ...] = ()
 
 
 def run_job(job: Job) -> None:
@@ -185,7 +193,7 @@ def _learn(job: Job) -> None:
         saved = load_config(job.out)
     else:
         settings = new_run_configs(job.env_id, job.seed, job.steps, job.eval_every, job.quick,
-                                   job.env_kwargs)
+                                   job.env_kwargs, job.sets)
         cfg, agent_cfg, train_cfg = settings.run, settings.agent, settings.train
         overrides, saved = settings.model, {}
     meta = {"commit": saved.get("commit", commit()),
@@ -226,20 +234,26 @@ def _baseline(job: Job) -> None:
               FIELDS)
 
 
-def check_config(folder: Path, configs: dict) -> None:
-    """UserError when the run in `folder` was made with another configuration than `configs`
-    ({section: dict} as config.json holds them): the values of every key both have are compared,
-    except the run's `steps` (keys added or removed since the run are not)."""
+def _differences(saved: dict, configs: dict) -> list[tuple[str, object, object]]:
+    """(SECTION.FIELD, saved value, value of `configs`) for every key of a `config.json` dict
+    `saved` that `configs` ({section: dict}) sets otherwise, but the run's `steps` (keys added or
+    removed since the run are not compared)."""
     import json
 
+    wanted = json.loads(json.dumps(configs))
+    return [(f"{section}.{key}", have[key], value)
+            for section, want in wanted.items() for have in [saved.get(section, {})]
+            for key, value in sorted(want.items())
+            if key in have and have[key] != value and (section, key) != ("run", "steps")]
+
+
+def check_config(folder: Path, configs: dict) -> None:
+    """UserError when the run in `folder` was made with another configuration than `configs`
+    ({section: dict} as config.json holds them), as `_differences` compares them."""
     from agent.runs import load_config
 
-    saved = load_config(folder)
-    wanted = json.loads(json.dumps(configs))
-    differ = [f"{section}.{key}: {have[key]!r} there, {value!r} asked"
-              for section, want in wanted.items() for have in [saved.get(section, {})]
-              for key, value in sorted(want.items())
-              if key in have and have[key] != value and (section, key) != ("run", "steps")]
+    differ = [f"{name}: {have!r} there, {want!r} asked"
+              for name, have, want in _differences(load_config(folder), configs)]
     if differ:
         raise UserError(f"{folder} holds a run of another configuration ({'; '.join(differ[:3])}"
                         f"{'; ...' if len(differ) > 3 else ''}): pass another --runs folder")
@@ -250,7 +264,7 @@ def _requested(job: Job) -> dict:
     from agent.runs import model_config
 
     settings = new_run_configs(job.env_id, job.seed, job.steps, job.eval_every, job.quick,
-                               job.env_kwargs)
+                               job.env_kwargs, job.sets)
     model = model_config(settings.run, obs_dim=1, act_dim=1, overrides=settings.model).to_dict()
     model = {k: v for k, v in model.items() if k not in ("obs_dim", "act_dim")}
     return {"run": asdict(settings.run), "agent": asdict(settings.agent),
@@ -313,6 +327,7 @@ def plan(args: argparse.Namespace) -> Plan:
     for task in tasks:
         env_id, env_kwargs = known[task].env_id, known[task].env_kwargs
         make_env(env_id, **env_kwargs).close()  # a missing suite is one line, before any job
+        new_run_configs(env_id, 0, 1, 1, args.quick, env_kwargs, tuple(args.sets))  # bad --set
         repeat = convention_for(env_id).action_repeat
         if args.env_steps % repeat or args.eval_every % repeat:
             raise UserError(f"{task} repeats each action {repeat} times: --env-steps and "
@@ -326,7 +341,7 @@ def plan(args: argparse.Namespace) -> Plan:
         for seed in seeds:
             job = Job("wmpc", task, env_id, args.runs / f"{task}_s{seed}", env_kwargs, seed=seed,
                       steps=args.env_steps // repeat, eval_every=args.eval_every // repeat,
-                      quick=args.quick, device=args.device)
+                      quick=args.quick, device=args.device, sets=tuple(args.sets))
             if (job.out / "config.json").exists():
                 check_config(job.out, _requested(job))
             if max((r["step"] for r in read_evals(job.out)), default=0) < job.steps:
@@ -343,11 +358,22 @@ def run_rows(folder: Path, task: str, seed: int) -> list[dict]:
     repeat = action_repeat(config["run"])
     stamp = {"task": task, "kind": "wmpc", "seed": seed,
              "commit": config.get("commit", "not recorded"),
-             "machine": config.get("machine", "not recorded"), "settings": settings_text(config)}
+             "machine": config.get("machine", "not recorded"),
+             "settings": settings_text(config, departures(config, task))}
     return [{**stamp, "env_steps": env_steps(r["step"], repeat), "decisions": r["step"],
              "return": r["mean_return"], "success": r["success_rate"],
              "wall_seconds": float(r["wall_seconds"])}
             for r in read_evals(folder)]
+
+
+def departures(config: dict, task: str) -> list[str]:
+    """`SECTION.FIELD=VALUE` for each setting of a run's `config.json` dict apart from what
+    today's defaults give a new run of `task` with the same seed, length and evaluations."""
+    run = config["run"]
+    today = _requested(Job("wmpc", task, run["env_id"], Path(), run.get("env_kwargs", {}),
+                           seed=run.get("seed", 0), steps=run.get("steps", 1),
+                           eval_every=run.get("eval_every", 1)))
+    return [f"{name}={have!r}" for name, have, _ in _differences(config, today)]
 
 
 def _read_rows(path: Path) -> list[dict]:

@@ -203,3 +203,33 @@ def test_a_run_over_several_envs_says_so_in_its_settings():
     run = {"steps": 50000, "eval_every": 5000, "eval_episodes": 10}
     assert "50000 decisions over 4 envs," in settings_text({"run": {**run, "num_envs": 4}})
     assert "50000 decisions," in settings_text({"run": {**run, "num_envs": 1}})
+
+
+def test_an_ablation_runs_with_its_settings_and_the_report_names_them(tmp_path):
+    runs = tmp_path / "runs"
+    args = tasks.parse(["--tasks", "cup-catch", "--seeds", "0", "--runs", str(runs),
+                        "--oracle-episodes", "0", "--set", "model.critic=q",
+                        "--set", "agent.horizon=5"])
+    job = tasks.plan(args).jobs["cup-catch s0"]
+    config = tasks._requested(job)
+    assert config["model"]["critic"] == "q" and config["agent"]["horizon"] == 5
+    folder = _run(runs, "cup-catch", 0, {50_000: 900})
+    saved = json.loads((folder / "config.json").read_text())
+    saved["model"]["critic"], saved["agent"]["horizon"] = "q", 5
+    (folder / "config.json").write_text(json.dumps(saved))
+    tasks.check_config(folder, config)  # the ablation's own runs resume
+    with pytest.raises(UserError, match=r"model.critic: 'q' there, 'v' asked"):
+        tasks.check_config(folder, tasks._requested(dataclasses.replace(job, sets=())))
+    (row, *_) = tasks.run_rows(folder, "cup-catch", 0)
+    assert row["settings"].endswith("apart from today's defaults: agent.horizon=5, "
+                                    "model.critic='q'")
+    default = _run(runs, "cup-catch", 1, {50_000: 900})
+    assert "apart from" not in tasks.run_rows(default, "cup-catch", 1)[0]["settings"]
+
+
+def test_a_bad_setting_is_one_error_before_anything_runs(tmp_path, monkeypatch):
+    monkeypatch.setattr(tasks, "launch", lambda *a, **k: pytest.fail("nothing may run"))
+    with pytest.raises(UserError, match="unknown setting model.critc"):
+        tasks.main(["--tasks", "cup-catch", "--seeds", "0", "--set", "model.critc=q",
+                    "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out")])
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "out").exists()

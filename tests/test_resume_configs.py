@@ -45,3 +45,34 @@ def test_a_failed_resume_leaves_the_folder_as_it_was(tmp_path, damage):
     with pytest.raises(UserError):
         run.run(resume=True, progress=False)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+
+
+def test_a_cli_run_records_the_commit_and_machine_it_started_on(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from benchmarks.provenance import commit
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent), "WMPC_TORCH_THREADS": "1"}
+    small = ["--set", "run.seed_steps=60", "--set", "run.pretrain_updates=2", "--set",
+             "model.latent_dim=8", "--set", "model.hidden_dim=16", "--set", "train.batch_size=8",
+             "--set", "agent.num_elites=4", "--samples", "16", "--iterations", "1",
+             "--eval-every", "1000", "--no-progress"]
+
+    def wmpc(*args):
+        return subprocess.run([sys.executable, "-c", "from agent.cli import main; main()", *args],
+                              capture_output=True, text=True, env=env, timeout=300)
+
+    out = tmp_path / "run"
+    ran = wmpc("run", "--env", "point_env:PointMass-v0", "--out", str(out), "--steps", "60",
+               *small)
+    assert ran.returncode == 0, ran.stderr
+    config = load_config(out)
+    assert config["commit"] == commit() and config["machine"].startswith("CPU ")
+    (out / "config.json").write_text(json.dumps({**config, "commit": "first"}))
+    resumed = wmpc("run", "--out", str(out), "--resume", "--steps", "80", "--no-progress")
+    assert resumed.returncode == 0, resumed.stderr
+    assert load_config(out)["commit"] == "first"  # the commit it started from

@@ -37,16 +37,20 @@ def command(
     """Learn a task online: random seed steps, then plan with the learned model as it learns.
 
     Settings: the defaults, then the env's family file (`wmpc envs ID` names it), then --config,
-    --set and the flags; the resolved settings are saved in OUT/config.json."""
+    --set and the flags; the resolved settings are saved in OUT/config.json with the commit and
+    machine the run started on."""
     from agent.cpu_load import thread_share
     from agent.online import OnlineRun
-    from agent.runs import resumed_configs
+    from agent.runs import load_config, resumed_configs
     from agent.settings import resolve
+    from benchmarks.provenance import commit, machine
     from envs.make import parse_env_kwargs
 
+    saved = {}
     if resume:
         cfg, agent_cfg, train_cfg, overrides, saved_device = resumed_configs(out, steps)
         device = device or saved_device
+        saved = load_config(out)
     else:
         if out.exists() and any(out.iterdir()):
             raise UserError(f"{out} already holds a run: use --resume or another --out")
@@ -62,7 +66,9 @@ def command(
     check_device(device)
     threads = thread_share()  # before anything compiles
     run = OnlineRun(out, cfg, agent_cfg, train_cfg, overrides, device=device)
-    summary = run.run(resume=resume, progress=progress, threads=threads)
+    meta = {"commit": saved.get("commit", commit()),
+            "machine": saved.get("machine", machine(device))}
+    summary = run.run(resume=resume, progress=progress, threads=threads, meta=meta)
     last = summary["eval_return"]
     typer.echo(f"steps {summary['step']}  eval return "
                f"{'none yet' if last is None else f'{last:.1f}'}  "
