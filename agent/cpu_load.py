@@ -79,9 +79,10 @@ def _children_ticks() -> dict[int, int]:
 
 def _children_seconds(before: dict[int, int], after: dict[int, int]) -> float:
     """CPU seconds the children used between the readings `before` and `after` of
-    `_children_ticks` (a child started between them counts from zero, one that ended not at all)."""
-    ticks = sum(t - before.get(pid, 0) for pid, t in after.items())
-    return max(0, ticks) / os.sysconf("SC_CLK_TCK")
+    `_children_ticks` (a child started between them counts from zero, one that ended not at all,
+    a process id used again by a new child from zero too)."""
+    ticks = sum(max(0, t - before.get(pid, 0)) for pid, t in after.items())
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def busy_cores_of_others(sample_seconds: float = 0.3) -> float:

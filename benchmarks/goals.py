@@ -180,7 +180,7 @@ def main(argv: list[str]) -> list[dict]:
     budgets_of = _per_task(args.budgets, lambda text: [
         tuple(int(x) for x in b.split("x")) for b in text.split("+")])
     work = args.work or args.out / "goals_runs"
-    from benchmarks.provenance import commit
+    from agent.provenance import commit
 
     args.code_commit = commit(("agent", "benchmarks/goals.py", "envs", "planners", "world_model"))
     rows, notes = [], {}
@@ -243,7 +243,8 @@ def _per_task(text: str, parse):
 
 
 def _write(rows: list[dict], notes: dict, args, argv: list[str]) -> None:
-    from benchmarks.provenance import machine, replace_section, today
+    from agent.provenance import machine
+    from benchmarks.provenance import replace_section, today
     from world_model.checkpoint import atomic_write
 
     notes = dict(notes)  # the kept tasks' notes are for this file only, not the next write

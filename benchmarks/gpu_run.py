@@ -27,9 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.build import learned_agent  # noqa: E402
+from agent.provenance import commit, machine  # noqa: E402
 from agent.runs import load_resume_point, read_evals  # noqa: E402
 from agent.settings import resolve  # noqa: E402
-from benchmarks.provenance import commit, machine, today, write_csv  # noqa: E402
+from benchmarks.provenance import today, write_csv  # noqa: E402
 from envs import convention_for, make_env  # noqa: E402
 from world_model import load_world_model  # noqa: E402
 

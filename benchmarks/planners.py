@@ -25,9 +25,9 @@ from pathlib import Path
 
 import torch
 
+from agent.provenance import commit, machine
 from benchmarks.latency import Case, make_call, time_interleaved
 from benchmarks.planner_problems import ANALYTIC, ORACLE, make_problem
-from benchmarks.provenance import commit, machine
 from benchmarks.tdmpc2_shape import ShapeConfig
 from planners import CEM, ICEM, MPPI, CEMGradient, GradientPlanner, RandomShooting
 

@@ -22,9 +22,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from agent.provenance import commit, machine
 from benchmarks import task_report
 from benchmarks.launcher import LAUNCHERS, check_launcher, launch, make_launcher, usable_cores
-from benchmarks.provenance import ROOT, commit, machine, today, write_csv, write_text
+from benchmarks.provenance import ROOT, today, write_csv, write_text
 from benchmarks.stats import action_repeat, env_steps
 from envs.errors import UserError
 
@@ -57,6 +58,8 @@ SUITES = {
 }
 """Suite -> its scoring and its tasks by name (Meta-World names as TD-MPC2's curves)."""
 TASKS = {name: task for _, tasks in SUITES.values() for name, task in tasks.items()}
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "tasks"
+"""Where the report of today's defaults goes."""
 HEADLINE_BUDGETS = (100_000, 200_000)
 """Environment steps the report gives numbers at (those up to `--env-steps`, and it)."""
 FIELDS = ["task", "kind", "seed", "env_steps", "decisions", "return", "success", "wall_seconds",
@@ -98,7 +101,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--device", default="cpu")
     p.add_argument("--runs", type=Path, default=None,
                    help="run folders [default: runs/bench_tasks, runs/bench_tasks_quick]")
-    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "tasks")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--anchors", type=Path, default=ROOT.parent / "shared" / "anchors")
     p.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
     p.add_argument("--report-only", action="store_true",
@@ -106,6 +109,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    "(their configurations are not checked; the report lists each run's)")
     args = p.parse_args(argv)
     check_launcher(args.launcher)
+    _check_sets(args)
     if args.tasks is None:
         args.tasks = ",".join(SUITES[args.suite][1])
     if args.runs is None:
@@ -114,6 +118,22 @@ def parse(argv: list[str]) -> argparse.Namespace:
         args.env_steps, args.eval_every = 120, 60
         args.random_episodes, args.oracle_episodes = 1, min(args.oracle_episodes, 1)
     return args
+
+
+BENCH_FLAGS = {"run.seed": "--seeds", "run.steps": "--env-steps", "run.eval_every": "--eval-every",
+               "run.eval_episodes": "(10, the protocol's)", "run.env_kwargs": "(the task's)"}
+"""Settings the command sets itself, which `--set` may not change, and what sets them."""
+
+
+def _check_sets(args: argparse.Namespace) -> None:
+    """UserError for a `--set` of a setting the command sets itself, and for an ablation without
+    its own `--runs` and `--out` (its rows must never mix with the defaults' report)."""
+    for item in args.sets:
+        name = item.partition("=")[0].strip()
+        if name in BENCH_FLAGS:
+            raise UserError(f"--set {item!r}: {name} is this command's {BENCH_FLAGS[name]}")
+    if args.sets and (args.runs is None or args.out == DEFAULT_OUT):
+        raise UserError("--set makes an ablation: give it its own --runs and --out folders")
 
 
 def new_run_configs(env_id: str, seed: int, steps: int, eval_every: int, quick: bool = False,
@@ -214,7 +234,8 @@ def _baseline(job: Job) -> None:
     if job.kind == "random":
         policy, settings = RandomAgent(act_dim, 0), "uniform random actions"
     else:
-        agent_cfg = new_run_configs(job.env_id, 0, 1, 1, job.quick, job.env_kwargs).agent
+        agent_cfg = new_run_configs(job.env_id, 0, job.steps, job.eval_every, job.quick,
+                                    job.env_kwargs, job.sets).agent
         policy = oracle_agent([SimulatorOracle(e) for e in envs], agent_cfg, act_dim, seed=0)
         settings = f"{planning_text(asdict(agent_cfg))} on the true simulator"
     started = time.perf_counter()
@@ -288,6 +309,7 @@ class Plan:
     tuning_seeds: list[int]
     budgets: list[int]
     jobs: dict[str, Job]
+    quick: bool = False
 
 
 def plan(args: argparse.Namespace) -> Plan:
@@ -311,6 +333,10 @@ def plan(args: argparse.Namespace) -> Plan:
     if set(seeds) - set(report) - set(tuning):
         raise UserError(f"--seeds {sorted(set(seeds) - set(report) - set(tuning))} are neither "
                         "report nor tuning seeds (--report-seeds, --tuning-seeds)")
+    if args.sets and set(seeds) & set(report) and not args.report_only:
+        overlap = sorted(set(seeds) & set(report))
+        raise UserError(f"--set runs an ablation, and report seeds {overlap} "
+                        "never choose anything: give --seeds of tuning seeds")
     if args.workers is None:
         args.workers = usable_cores() if args.launcher == "local" else 10**6
     if min(args.env_steps, args.eval_every, args.workers) < 1:
@@ -322,22 +348,26 @@ def plan(args: argparse.Namespace) -> Plan:
     if args.report_only:
         if not args.runs.is_dir():
             raise UserError(f"runs folder not found: {args.runs}")
-        return Plan(tasks, scoring, report, tuning, budgets, {})
+        return Plan(tasks, scoring, report, tuning, budgets, {}, args.quick)
     jobs, later = {}, {}
     for task in tasks:
         env_id, env_kwargs = known[task].env_id, known[task].env_kwargs
         make_env(env_id, **env_kwargs).close()  # a missing suite is one line, before any job
-        new_run_configs(env_id, 0, 1, 1, args.quick, env_kwargs, tuple(args.sets))  # bad --set
         repeat = convention_for(env_id).action_repeat
         if args.env_steps % repeat or args.eval_every % repeat:
             raise UserError(f"{task} repeats each action {repeat} times: --env-steps and "
                             f"--eval-every must be multiples of {repeat}")
+        new_run_configs(env_id, 0, args.env_steps // repeat, args.eval_every // repeat,
+                        args.quick, env_kwargs, tuple(args.sets))  # a bad --set, before any job
         for kind, episodes, into in (("random", args.random_episodes, jobs),
                                      ("oracle", args.oracle_episodes, later)):
             path = args.runs / "baselines" / f"{task}_{kind}.csv"
             if episodes > 0 and len(_read_rows(path)) < episodes:
                 into[f"{task} {kind}"] = Job(kind, task, env_id, path, env_kwargs,
-                                             episodes=episodes, device=args.device)
+                                             steps=args.env_steps // repeat,
+                                             eval_every=args.eval_every // repeat,
+                                             episodes=episodes, device=args.device,
+                                             quick=args.quick, sets=tuple(args.sets))
         for seed in seeds:
             job = Job("wmpc", task, env_id, args.runs / f"{task}_s{seed}", env_kwargs, seed=seed,
                       steps=args.env_steps // repeat, eval_every=args.eval_every // repeat,
@@ -346,10 +376,10 @@ def plan(args: argparse.Namespace) -> Plan:
                 check_config(job.out, _requested(job))
             if max((r["step"] for r in read_evals(job.out)), default=0) < job.steps:
                 jobs[f"{task} s{seed}"] = job
-    return Plan(tasks, scoring, report, tuning, budgets, {**jobs, **later})
+    return Plan(tasks, scoring, report, tuning, budgets, {**jobs, **later}, args.quick)
 
 
-def run_rows(folder: Path, task: str, seed: int) -> list[dict]:
+def run_rows(folder: Path, task: str, seed: int, quick: bool = False) -> list[dict]:
     """One row per evaluation in the run folder so far (a run still going gives what it has),
     stamped with the commit and machine it started on and its settings."""
     from agent.runs import load_config, read_evals
@@ -359,20 +389,21 @@ def run_rows(folder: Path, task: str, seed: int) -> list[dict]:
     stamp = {"task": task, "kind": "wmpc", "seed": seed,
              "commit": config.get("commit", "not recorded"),
              "machine": config.get("machine", "not recorded"),
-             "settings": settings_text(config, departures(config, task))}
+             "settings": settings_text(config, departures(config, task, quick))}
     return [{**stamp, "env_steps": env_steps(r["step"], repeat), "decisions": r["step"],
              "return": r["mean_return"], "success": r["success_rate"],
              "wall_seconds": float(r["wall_seconds"])}
             for r in read_evals(folder)]
 
 
-def departures(config: dict, task: str) -> list[str]:
+def departures(config: dict, task: str, quick: bool = False) -> list[str]:
     """`SECTION.FIELD=VALUE` for each setting of a run's `config.json` dict apart from what
-    today's defaults give a new run of `task` with the same seed, length and evaluations."""
+    today's defaults (`quick`: the smoke test's) give a new run of `task` with the same seed,
+    length and evaluations."""
     run = config["run"]
     today = _requested(Job("wmpc", task, run["env_id"], Path(), run.get("env_kwargs", {}),
                            seed=run.get("seed", 0), steps=run.get("steps", 1),
-                           eval_every=run.get("eval_every", 1)))
+                           eval_every=run.get("eval_every", 1), quick=quick))
     return [f"{name}={have!r}" for name, have, _ in _differences(config, today)]
 
 
@@ -400,7 +431,7 @@ def collect(kept: list[dict], runs: Path, p: Plan) -> list[dict]:
     for task in p.tasks:
         for seed in sorted(p.report_seeds + p.tuning_seeds):
             if (runs / f"{task}_s{seed}" / "config.json").exists():
-                fresh += run_rows(runs / f"{task}_s{seed}", task, seed)
+                fresh += run_rows(runs / f"{task}_s{seed}", task, seed, p.quick)
         for kind in ("random", "oracle"):
             fresh += _read_rows(runs / "baselines" / f"{task}_{kind}.csv")
     replaced = {_source(r) for r in fresh}

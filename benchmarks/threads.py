@@ -27,7 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.provenance import ROOT, commit, machine, replace_section, today, write_csv
+from agent.provenance import commit, machine
+from benchmarks.provenance import ROOT, replace_section, today, write_csv
 
 FIELDS = ["runs", "threads", "num_envs", "critic", "compile", "decisions_per_s_each",
           "decisions_per_s_total", "plan_ms", "update_ms", "env_id", "commit", "machine"]

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.provenance import commit, machine
+from agent.provenance import commit, machine
 from world_model import ModelConfig, WorldModel, distributed
 from world_model.data import ReplayBuffer
 from world_model.model import count_parameters

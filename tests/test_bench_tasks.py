@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -208,9 +209,11 @@ def test_a_run_over_several_envs_says_so_in_its_settings():
 def test_an_ablation_runs_with_its_settings_and_the_report_names_them(tmp_path):
     runs = tmp_path / "runs"
     args = tasks.parse(["--tasks", "cup-catch", "--seeds", "0", "--runs", str(runs),
-                        "--oracle-episodes", "0", "--set", "model.critic=q",
-                        "--set", "agent.horizon=5"])
-    job = tasks.plan(args).jobs["cup-catch s0"]
+                        "--out", str(tmp_path / "out"), "--oracle-episodes", "1",
+                        "--set", "model.critic=q", "--set", "agent.horizon=5"])
+    jobs = tasks.plan(args).jobs
+    job = jobs["cup-catch s0"]
+    assert jobs["cup-catch oracle"].sets == job.sets  # the oracle plans as the ablation does
     config = tasks._requested(job)
     assert config["model"]["critic"] == "q" and config["agent"]["horizon"] == 5
     folder = _run(runs, "cup-catch", 0, {50_000: 900})
@@ -227,9 +230,25 @@ def test_an_ablation_runs_with_its_settings_and_the_report_names_them(tmp_path):
     assert "apart from" not in tasks.run_rows(default, "cup-catch", 1)[0]["settings"]
 
 
-def test_a_bad_setting_is_one_error_before_anything_runs(tmp_path, monkeypatch):
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--set", "model.critc=q"], "unknown setting model.critc"),
+    (["--set", "run.seed=3"], "run.seed is this command's --seeds"),
+    (["--set", "run.eval_episodes=3"], "run.eval_episodes is this command's"),
+    (["--set", "model.critic=q", "--seeds", "100"], "report seeds [100] never choose anything"),
+    (["--set", "model.critic=q", "--seeds", "0", "--no-folders"], "its own --runs and --out"),
+])
+def test_a_bad_ablation_is_one_error_before_anything_runs(tmp_path, monkeypatch, flags, message):
     monkeypatch.setattr(tasks, "launch", lambda *a, **k: pytest.fail("nothing may run"))
-    with pytest.raises(UserError, match="unknown setting model.critc"):
-        tasks.main(["--tasks", "cup-catch", "--seeds", "0", "--set", "model.critc=q",
-                    "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out")])
+    folders = ["--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out")]
+    if "--no-folders" in flags:
+        flags, folders = [f for f in flags if f != "--no-folders"], []
+    seeds = [] if "--seeds" in flags else ["--seeds", "0"]
+    with pytest.raises(UserError, match=re.escape(message)):
+        tasks.main(["--tasks", "cup-catch", *seeds, *flags, *folders])
     assert not (tmp_path / "runs").exists() and not (tmp_path / "out").exists()
+
+
+def test_an_ablation_may_run_several_envs_per_run(tmp_path):
+    args = tasks.parse(["--tasks", "cup-catch", "--seeds", "0", "--runs", str(tmp_path / "r"),
+                        "--out", str(tmp_path / "o"), "--set", "run.num_envs=4"])
+    assert tasks._requested(tasks.plan(args).jobs["cup-catch s0"])["run"]["num_envs"] == 4

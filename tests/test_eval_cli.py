@@ -107,7 +107,9 @@ def test_collect_with_a_trained_run_plans_for_every_env(tiny_run, tmp_path, num_
                    "--steps", "120", "--num-envs",
                    str(num_envs), "--out", str(out), "--no-progress")
     assert result.returncode == 0, result.stderr
-    episodes = list(minari.MinariDataset(out / "data").iterate_episodes())
+    dataset = minari.MinariDataset(out / "data")
+    assert dataset.storage.metadata["policy"] == f"agent:{tiny_run}"  # the run's agent planned
+    episodes = list(dataset.iterate_episodes())
     assert sum(len(e.actions) for e in episodes) == 120
     assert all(np.abs(e.actions).max() <= 1.0 + 1e-6 and np.isfinite(e.actions).all()
                for e in episodes)

@@ -1,10 +1,12 @@
-"""`benchmarks.provenance.commit`: local changes to code flag the commit, changed results do not."""
+"""`agent.provenance.commit`: local changes to code flag the commit, changed results do not; only
+wmpc's own checkout counts. `benchmarks.provenance`: README sections replaced in place."""
 
 from __future__ import annotations
 
 import subprocess
 
-from benchmarks import provenance
+from agent import provenance
+from benchmarks.provenance import replace_section
 
 
 def _git(repo, *args):
@@ -31,7 +33,7 @@ def test_only_code_changes_flag_the_commit(tmp_path, monkeypatch):
 
 def test_a_git_archive_names_its_commit(tmp_path, monkeypatch):
     repo, copy = tmp_path / "repo", tmp_path / "copy"
-    (repo / "benchmarks").mkdir(parents=True)
+    (repo / "agent").mkdir(parents=True)
     (repo / provenance.ARCHIVED).write_text((provenance.ROOT / provenance.ARCHIVED).read_text())
     (repo / ".gitattributes").write_text((provenance.ROOT / ".gitattributes").read_text())
     _git(repo, "init", "-q")
@@ -53,7 +55,19 @@ def test_a_git_archive_names_its_commit(tmp_path, monkeypatch):
 def test_a_section_is_replaced_where_it_stands(tmp_path):
     md = tmp_path / "README.md"
     md.write_text("# R\n\n## A\n\nold a\n\n## B\n\nb\n")
-    provenance.replace_section(md, "A", "new a")
+    replace_section(md, "A", "new a")
     assert md.read_text() == "# R\n\n## A\n\nnew a\n\n## B\n\nb\n"
-    provenance.replace_section(md, "C", "c")
+    replace_section(md, "C", "c")
     assert md.read_text() == "# R\n\n## A\n\nnew a\n\n## B\n\nb\n\n## C\n\nc\n"
+
+
+def test_another_repository_around_wmpc_is_not_its_commit(tmp_path, monkeypatch):
+    outer = tmp_path / "their_project"
+    inside = outer / "venv" / "site-packages"
+    (inside / "agent").mkdir(parents=True)
+    (outer / "theirs.py").write_text("y = 1\n")
+    _git(outer, "init", "-q")
+    _git(outer, "add", ".")
+    _git(outer, "commit", "-q", "-m", "theirs")
+    monkeypatch.setattr(provenance, "ROOT", inside)
+    assert provenance.commit() == "unknown"  # no agent/COMMIT there, and their HEAD is not ours

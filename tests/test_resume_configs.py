@@ -54,7 +54,7 @@ def test_a_cli_run_records_the_commit_and_machine_it_started_on(tmp_path):
     import sys
     from pathlib import Path
 
-    from benchmarks.provenance import commit
+    from agent.provenance import commit
 
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent), "WMPC_TORCH_THREADS": "1"}
     small = ["--set", "run.seed_steps=60", "--set", "run.pretrain_updates=2", "--set",

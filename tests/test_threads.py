@@ -203,9 +203,11 @@ def test_a_run_s_own_children_are_not_others():
     share._mark()
     child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
-        time.sleep(1.0)
+        deadline = time.monotonic() + 30
+        while share.own_seconds() < 0.3 and time.monotonic() < deadline:
+            time.sleep(0.1)
         own = share.own_seconds()
     finally:
         child.kill()
         child.wait()
-    assert own >= 0.3  # the live child's time is the run's (less where this machine is busy)
+    assert own >= 0.3  # the live child's time is the run's

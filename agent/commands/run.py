@@ -41,9 +41,9 @@ def command(
     machine the run started on."""
     from agent.cpu_load import thread_share
     from agent.online import OnlineRun
+    from agent.provenance import commit, machine
     from agent.runs import load_config, resumed_configs
     from agent.settings import resolve
-    from benchmarks.provenance import commit, machine
     from envs.make import parse_env_kwargs
 
     saved = {}
@@ -66,8 +66,9 @@ def command(
     check_device(device)
     threads = thread_share()  # before anything compiles
     run = OnlineRun(out, cfg, agent_cfg, train_cfg, overrides, device=device)
-    meta = {"commit": saved.get("commit", commit()),
-            "machine": saved.get("machine", machine(device))}
+    meta = ({"commit": saved.get("commit", "not recorded"),
+             "machine": saved.get("machine", "not recorded")} if resume else
+            {"commit": commit(), "machine": machine(device)})
     summary = run.run(resume=resume, progress=progress, threads=threads, meta=meta)
     last = summary["eval_return"]
     typer.echo(f"steps {summary['step']}  eval return "
