@@ -45,7 +45,7 @@ def learned_agent(model, cfg: AgentConfig, action_dim: int, device, seed: int) -
         terms.append(CriticCost(model.cfg.discount))
 
     def imagine(obs: np.ndarray) -> LatentImagination:
-        z0 = model.encode(torch.as_tensor(obs, dtype=torch.float32, device=model.device))
+        z0 = model.encode(torch.as_tensor(obs, device=model.device))
         return LatentImagination(model, z0, "split")
 
     propose = None

@@ -180,6 +180,11 @@ def resolve_goal(goal: np.ndarray | str | None, envs: list[gym.Env],
     layout = None if pixels else goal_layout(env)
     if isinstance(goal, str) and goal == "none":
         return None
+    if pixels and env.get_wrapper_attr("state_dim"):
+        if goal is None:
+            return None
+        raise UserError(f"{env_id} with --obs pixels+state cannot plan to a goal (a goal "
+                        "image has no state beside it): use --obs pixels, or --goal none")
     if goal is None or (isinstance(goal, str) and goal == "env"):
         if has_episode_goals(env) and (not pixels or env.has_wrapper_attr("goal_is_image")):
             def episode_goals() -> np.ndarray:

@@ -10,6 +10,11 @@ from agent.runs import load_config
 from envs.errors import UserError
 
 
+def obs_mode(pixels: bool, state_dim: int) -> str:
+    """The `--obs` value of observations with or without images and a state beside them."""
+    return "state" if not pixels else "pixels+state" if state_dim else "pixels"
+
+
 def load_run_model(run: Path, env_id: str | None, env, device: str):
     """The run's world model, refused when it was trained on another env (when `env_id` is given)
     or for other observation/action sizes."""
@@ -18,10 +23,10 @@ def load_run_model(run: Path, env_id: str | None, env, device: str):
     if not Path(run).is_dir():
         raise UserError(f"run folder not found: {run}")
     model = load_world_model(run, device=device)
-    image_shape = (env.get_wrapper_attr("image_shape") if env.has_wrapper_attr("image_shape")
-                   else None)
-    if (model.cfg.image_shape is None) != (image_shape is None):
-        trained, given = ("state", "pixels") if image_shape else ("pixels", "state")
+    pixels = env.has_wrapper_attr("image_shape")
+    given = obs_mode(pixels, env.get_wrapper_attr("state_dim") if pixels else 0)
+    trained = obs_mode(model.cfg.image_shape is not None, model.cfg.state_dim)
+    if trained != given:
         raise UserError(f"{run} was trained on {trained} observations; this env gives {given} "
                         f"(--obs {trained})")
     obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]

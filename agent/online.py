@@ -64,7 +64,7 @@ class OnlineRun:
         obs_dim = self.envs.single_observation_space.shape[0]
         act_dim = self.envs.single_action_space.shape[0]
         image_shape = (self.envs.get_attr("image_shape")[0]
-                       if cfg.env_kwargs.get("obs") == "pixels" else None)
+                       if cfg.env_kwargs.get("obs", "state") != "state" else None)
         self.model_cfg = runs.model_config(cfg, obs_dim, act_dim, model_overrides, image_shape)
         self.model = WorldModel(self.model_cfg, device=self.device, seed=cfg.seed,
                                 env_id=cfg.env_id)

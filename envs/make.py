@@ -108,7 +108,8 @@ def make_env(
     `obs="pixels"` observes `frame_stack` rendered `image_size`-square frames of `camera` (the
     family's default camera when None) instead of the state, flat uint8 (`envs.pixels`); an env
     with a goal state (PointMaze, reachers) then also renders it at every reset as
-    `episode_goal` (`envs.goal_images`).
+    `episode_goal` (`envs.goal_images`). `obs="pixels+state"` keeps the state after the frames
+    (as its float32 bytes, `envs.pixels.decode_state`).
     Tasks with a goal beside their reward (`envs.targets`: reachers) report its success test as
     `info["success"]`. Goal-conditioned Dict envs also report `info["achieved_goal"]`,
     `info["desired_goal"]`, and `env.get_wrapper_attr("goal_layout")` gives their slices of the
@@ -144,7 +145,7 @@ def make_env(
         kwargs["task_kwargs"] = {"time_limit": math.inf, **kwargs.get("task_kwargs", {})}
     elif steps is not None:
         inner_limit = steps * repeat
-    if obs == "pixels":
+    if obs != "state":
         kwargs = {**render_kwargs(spec, image_size, camera), **kwargs}
     try:
         with _quiet_absl():
@@ -154,7 +155,7 @@ def make_env(
             raise _unknown_id(env_id) from err
         raise UserError(str(err)) from err
     except TypeError as err:
-        if obs == "pixels" and "render_mode" in str(err):
+        if obs != "state" and "render_mode" in str(err):
             raise UserError(f"{env_id} cannot render frames for pixel observations: its "
                             "constructor takes no render_mode") from err
         raise UserError(f"cannot make {env_id} with env kwargs {env_kwargs}: {err}") from err
@@ -172,10 +173,10 @@ def make_env(
         env = EpisodeGoal(env)
     env = RescaleAction(env)
     env = ActionRepeat(env, repeat)
-    if obs == "pixels":
-        env = PixelObservation(env, image_size, frame_stack)
+    if obs != "state":
+        env = PixelObservation(env, image_size, frame_stack, state=obs == "pixels+state")
         pose = goal_pose_for(env_id)
-        if pose is not None:
+        if pose is not None and obs == "pixels":
             env = RenderedGoal(env, pose)
     if steps is not None:
         env = gym.wrappers.TimeLimit(env, steps)

@@ -4,7 +4,9 @@
 (`render_kwargs` says how each family takes the size and camera) and wraps it in
 `PixelObservation`. Observations are flat uint8 vectors (stack * 3 * size * size,) holding the
 frames oldest first, each channel-first (3, size, size); `image_shape` gives (3 * stack, size,
-size), the shape the model's convolutional encoder reads.
+size), the shape the model's convolutional encoder reads. `obs="pixels+state"` keeps the env's
+flat state after the frames as the bytes of its float32 values (4 per value), so a replay or a
+dataset of such rows stays one uint8 array; `decode_state` reads them back.
 """
 
 from __future__ import annotations
@@ -17,8 +19,15 @@ import numpy as np
 
 from envs.errors import UserError
 
-OBS_MODES = ("state", "pixels")
-"""What an agent observes: the env's flat state vector, or rendered frames."""
+OBS_MODES = ("state", "pixels", "pixels+state")
+"""What an agent observes: the env's flat state vector, rendered frames, or both."""
+
+
+def decode_state(obs: np.ndarray, image_shape: tuple[int, int, int]) -> np.ndarray:
+    """The float32 state (..., S) that `pixels+state` rows (..., C * H * W + 4 S) carry after
+    their frames; (..., 0) for pixel rows without one."""
+    tail = np.ascontiguousarray(np.asarray(obs, np.uint8)[..., int(np.prod(image_shape)):])
+    return tail.view(np.float32)
 
 
 def render_kwargs(spec: gym.envs.registration.EnvSpec, size: int,
@@ -52,13 +61,15 @@ def resize(frame: np.ndarray, size: int) -> np.ndarray:
 
 
 class PixelObservation(gym.Wrapper):
-    """The env's observation replaced by its last `stack` rendered frames, flat uint8.
+    """The env's observation replaced by its last `stack` rendered frames, flat uint8; with
+    `state`, the env's flat float32 state follows as its bytes (`decode_state`).
 
     After a reset the stack holds copies of the first frame. A render that fails, or that is not
-    an (H, W, 3) uint8-range image, raises `UserError` naming the env.
+    an (H, W, 3) uint8-range image, raises `UserError` naming the env, and so does a state that
+    is not finite.
     """
 
-    def __init__(self, env: gym.Env, size: int, stack: int):
+    def __init__(self, env: gym.Env, size: int, stack: int, state: bool = False):
         super().__init__(env)
         if not isinstance(size, int) or size < 8:
             raise UserError(f"image_size must be an integer of at least 8, got {size!r}")
@@ -68,21 +79,26 @@ class PixelObservation(gym.Wrapper):
         self.image_shape = (3 * stack, size, size)
         """(channels, height, width) of one observation as the encoder reads it."""
         size_flat = int(np.prod(self.image_shape))
+        self.state_dim = int(env.observation_space.shape[0]) if state else 0
+        """Values of the env's state kept after the frames (0: pixels only)."""
         self.obs_layout = {"pixels": slice(0, size_flat)}
-        """The whole flat observation is pixels."""
+        """Where the frames lie in the flat observation, and the state's bytes when kept."""
+        if state:
+            self.obs_layout["state"] = slice(size_flat, size_flat + 4 * self.state_dim)
         self._frames: deque[np.ndarray] = deque(maxlen=stack)
-        self.observation_space = gym.spaces.Box(0, 255, (size_flat,), np.uint8)
+        self.observation_space = gym.spaces.Box(0, 255, (size_flat + 4 * self.state_dim,),
+                                                np.uint8)
 
     def reset(self, **kwargs: Any) -> tuple[np.ndarray, dict]:
-        _, info = self.env.reset(**kwargs)
+        state, info = self.env.reset(**kwargs)
         frame = self.frame()
         self._frames.extend([frame] * self.stack)
-        return self._observation(), info
+        return self._observation(state), info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
-        _, reward, terminated, truncated, info = self.env.step(action)
+        state, reward, terminated, truncated, info = self.env.step(action)
         self._frames.append(self.frame())
-        return self._observation(), reward, terminated, truncated, info
+        return self._observation(state), reward, terminated, truncated, info
 
     def frame(self) -> np.ndarray:
         """The env's current view, (3, size, size) uint8."""
@@ -102,5 +118,12 @@ class PixelObservation(gym.Wrapper):
             image = resize(image, self.size)
         return np.ascontiguousarray(image.transpose(2, 0, 1))
 
-    def _observation(self) -> np.ndarray:
-        return np.concatenate([f.ravel() for f in self._frames])
+    def _observation(self, state: np.ndarray) -> np.ndarray:
+        parts = [f.ravel() for f in self._frames]
+        if self.state_dim:
+            values = np.asarray(state, np.float32).reshape(-1)
+            if not np.isfinite(values).all():
+                raise UserError(f"{self.env.unwrapped} returned a state with NaN or infinite "
+                                "values")
+            parts.append(values.view(np.uint8))
+        return np.concatenate(parts)

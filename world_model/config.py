@@ -25,7 +25,8 @@ class ModelConfig:
     image_shape: tuple[int, int, int] | None = None
     """(C, H, W) when observations are images (`make_env(obs="pixels")`: flat uint8 frame
     stacks, O = C * H * W), read by a convolutional encoder; None for state vectors. Derived
-    from the env or the dataset."""
+    from the env or the dataset. Rows longer than C * H * W carry a state after the frames as
+    its float32 bytes (`obs="pixels+state"`, `state_dim` values), read by an MLP beside."""
     pretrained_encoder: str | None = None
     """For images: `module:function` building a frozen pretrained network from weights on your
     disk (nothing is downloaded) that maps frames (N, 3, H, W) in [0, 1] to features (N, ...);
@@ -90,9 +91,10 @@ class ModelConfig:
         if self.image_shape is not None:
             shape = tuple(int(v) for v in self.image_shape)
             object.__setattr__(self, "image_shape", shape)
-            if len(shape) != 3 or min(shape) < 1 or shape[0] * shape[1] * shape[2] != self.obs_dim:
+            extra = self.obs_dim - (shape[0] * shape[1] * shape[2] if len(shape) == 3 else 0)
+            if len(shape) != 3 or min(shape) < 1 or extra < 0 or extra % 4:
                 raise ValueError(f"ModelConfig.image_shape {shape} is not a (C, H, W) of "
-                                 f"obs_dim {self.obs_dim} values")
+                                 f"obs_dim {self.obs_dim} values (and 4 bytes per state value)")
         if self.pretrained_encoder is not None and self.image_shape is None:
             raise ValueError("ModelConfig.pretrained_encoder needs image observations "
                              "(--obs pixels)")
@@ -113,6 +115,15 @@ class ModelConfig:
             raise ValueError(f"ModelConfig.critic must be one of {CRITICS}")
         if self.num_bins < 2 or self.symlog_max <= 0:
             raise ValueError("ModelConfig.num_bins must be >= 2 and symlog_max > 0")
+
+    @property
+    def state_dim(self) -> int:
+        """Values of the state that image rows carry after their frames (0 for plain images
+        and for state observations)."""
+        if self.image_shape is None:
+            return 0
+        channels, height, width = self.image_shape
+        return (self.obs_dim - channels * height * width) // 4
 
     @classmethod
     def tdmpc2_size(cls, obs_dim: int, act_dim: int, **overrides: Any) -> ModelConfig:

@@ -19,7 +19,8 @@ from world_model.errors import user_error
 
 class ReplayBuffer:
     """Episodes stored back to back in growable arrays (observations uint8 when they are images,
-    float32 otherwise).
+    float32 otherwise; image rows longer than the image carry a state as its float32 bytes,
+    `envs.pixels`).
 
     Episode e holds T_e steps: observations (T_e + 1, O), actions (T_e, A), rewards, terminations
     and truncations (T_e,). With a `capacity` (in steps) the oldest episodes are dropped; their
@@ -36,7 +37,8 @@ class ReplayBuffer:
             raise user_error(f"buffer capacity must be positive, got {capacity}")
         if image_shape is not None:
             image_shape = tuple(int(v) for v in image_shape)
-            if len(image_shape) != 3 or int(np.prod(image_shape)) != obs_dim:
+            extra = obs_dim - int(np.prod(image_shape))
+            if len(image_shape) != 3 or extra < 0 or extra % 4:
                 raise user_error(f"image shape {image_shape} does not hold observations of "
                                  f"{obs_dim} values")
         self.obs_dim, self.act_dim, self.capacity = obs_dim, act_dim, capacity
@@ -110,11 +112,18 @@ class ReplayBuffer:
         if self.image_shape is None:
             return np.asarray(obs, np.float32)
         obs = np.asarray(obs)
+        pixels = int(np.prod(self.image_shape))
         if obs.dtype != np.uint8:
+            if obs.shape[-1] > pixels:
+                raise user_error("image observations with a state after the image are uint8 "
+                                 f"rows, got {obs.dtype}")
             if not (np.isfinite(obs).all() and obs.min(initial=0) >= 0
                     and obs.max(initial=0) <= 255):
                 raise user_error("image observations must be pixel values in [0, 255]")
             obs = obs.astype(np.uint8)
+        elif obs.ndim == 2 and obs.shape[1] == self.obs_dim > pixels:
+            if not np.isfinite(np.ascontiguousarray(obs[:, pixels:]).view(np.float32)).all():
+                raise user_error("episode holds NaN or infinite values")
         return obs
 
     def episode(self, index: int) -> dict[str, np.ndarray]:

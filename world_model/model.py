@@ -7,6 +7,7 @@ action sequences (..., H, A) -> rollouts (..., H, D). The leading dims are free:
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
 import torch
@@ -16,7 +17,7 @@ from torch.func import functional_call
 from world_model import twohot
 from world_model.config import ModelConfig
 from world_model.layers import EnsembleMLP, mlp, simnorm
-from world_model.pixels import ConvEncoder, PretrainedEncoder
+from world_model.pixels import ConvEncoder, ImageStateEncoder, PretrainedEncoder
 
 
 class WorldModel(nn.Module):
@@ -39,17 +40,21 @@ class WorldModel(nn.Module):
         """The env the model was trained on (from the dataset's metadata), or None."""
         gen = torch.Generator().manual_seed(seed)
         o, a, d, h = cfg.obs_dim, cfg.act_dim, cfg.latent_dim, cfg.hidden_dim
-        blank = 127.5 if cfg.image_shape is not None else 0.0  # pixel values are 0..255
-        self.register_buffer("obs_mean", torch.full((o,), blank))
-        self.register_buffer("obs_var", torch.full((o,), max(blank, 1.0) ** 2))
+        self._pixels = 0 if cfg.image_shape is None else math.prod(cfg.image_shape)
+        width = o if cfg.image_shape is None else self._pixels + cfg.state_dim
+        mean, var = torch.zeros(width), torch.ones(width)
+        mean[:self._pixels], var[:self._pixels] = 127.5, 127.5**2  # pixel values are 0..255
+        self.register_buffer("obs_mean", mean)
+        self.register_buffer("obs_var", var)
         self.register_buffer("obs_count", torch.zeros((), dtype=torch.float64))
         self.register_buffer("bins", twohot.bins(cfg.num_bins, cfg.symlog_max))
         if cfg.image_shape is None:
             self.encoder = mlp(o, h, cfg.layers, d, gen)
-        elif cfg.pretrained_encoder is not None:
-            self.encoder = PretrainedEncoder(cfg.image_shape, cfg.pretrained_encoder, d, gen)
         else:
-            self.encoder = ConvEncoder(cfg.image_shape, d, gen)
+            images = (ConvEncoder(cfg.image_shape, d, gen) if cfg.pretrained_encoder is None
+                      else PretrainedEncoder(cfg.image_shape, cfg.pretrained_encoder, d, gen))
+            self.encoder = (images if cfg.state_dim == 0 else
+                            ImageStateEncoder(images, mlp(cfg.state_dim, h, cfg.layers, d, gen)))
         self.dynamics = EnsembleMLP(cfg.ensemble_size, d + a, h, cfg.layers, d, gen)
         self.reward_head = mlp(d + a, h, cfg.head_layers, cfg.num_bins, gen, zero_last=True)
         self.termination_head = mlp(d + a, h, cfg.head_layers, 1, gen)
@@ -101,7 +106,7 @@ class WorldModel(nn.Module):
         obs = torch.from_numpy(np.array(obs)) if isinstance(obs, np.ndarray) else obs
         obs = obs.reshape(-1, self.cfg.obs_dim)
         for start in range(0, obs.shape[0], 4096):
-            self._merge(obs[start:start + 4096].to(self.device, torch.float64))
+            self._merge(self._values(obs[start:start + 4096].to(self.device)).double())
 
     def _merge(self, obs: torch.Tensor) -> None:
         n = obs.shape[0]
@@ -116,22 +121,39 @@ class WorldModel(nn.Module):
         self.obs_var.copy_(torch.where(count > 0, m2 / total, b_var))
         self.obs_count.fill_(float(total))
 
+    def _values(self, obs: torch.Tensor) -> torch.Tensor:
+        """Raw observations (..., O) -> their values (..., W): as they are, or for rows of
+        `pixels+state` the pixels and then the state decoded from its float32 bytes."""
+        if self.cfg.state_dim == 0:
+            return obs.to(self.obs_mean.dtype)
+        if obs.dtype != torch.uint8:
+            raise ValueError(f"pixels+state observations are uint8 rows, got {obs.dtype}")
+        state = obs[..., self._pixels:].clone(memory_format=torch.contiguous_format)
+        return torch.cat([obs[..., :self._pixels].to(self.obs_mean.dtype),
+                          state.view(torch.float32).to(self.obs_mean.dtype)], dim=-1)
+
     def normalise(self, obs: torch.Tensor) -> torch.Tensor:
-        """Raw observations (..., O) -> normalised and clipped (..., O).
+        """Raw observations (..., O) -> normalised and clipped (..., W).
 
         States: each dim by its own mean and std. Images: each pixel less its mean, over one
         scale, the pixels' mean std: what stays the same in every frame (a floor, a wall) becomes
         0 and what moves stands out; before any data, (x - 127.5) / 127.5. For a pretrained
-        encoder, images in [0, 1] as such networks read them.
+        encoder, images in [0, 1] as such networks read them. A state after the images
+        (`pixels+state`) is normalised as states are.
         """
+        x = self._values(obs)
+        if self.cfg.image_shape is None:
+            x = (x - self.obs_mean) * torch.rsqrt(self.obs_var + 1e-8)
+            return x.clamp(-self.cfg.obs_clip, self.cfg.obs_clip)
+        p = self._pixels
+        state = ((x[..., p:] - self.obs_mean[p:]) * torch.rsqrt(self.obs_var[p:] + 1e-8)
+                 ).clamp(-self.cfg.obs_clip, self.cfg.obs_clip)
         if self.cfg.pretrained_encoder is not None:
-            return obs.to(self.obs_mean.dtype) / 255.0
-        x = obs.to(self.obs_mean.dtype) - self.obs_mean
-        if self.cfg.image_shape is not None:
-            x = x * torch.rsqrt(self.obs_var.mean() + 1e-8)
+            pixels = x[..., :p] / 255.0
         else:
-            x = x * torch.rsqrt(self.obs_var + 1e-8)
-        return x.clamp(-self.cfg.obs_clip, self.cfg.obs_clip)
+            pixels = ((x[..., :p] - self.obs_mean[:p]) * torch.rsqrt(self.obs_var[:p].mean() + 1e-8)
+                      ).clamp(-self.cfg.obs_clip, self.cfg.obs_clip)
+        return torch.cat([pixels, state], dim=-1)
 
     # --- latent dynamics ----------------------------------------------------------------------
 

@@ -126,14 +126,33 @@ class PretrainedEncoder(nn.Module):
         return self.out(features.reshape(-1, self.frames * features.shape[1])).reshape(*lead, -1)
 
 
+class ImageStateEncoder(nn.Module):
+    """Normalised `pixels+state` rows (..., C * H * W + S) -> (..., fan_out): the images'
+    encoder plus an MLP of the state (a sum of the two, the same as one Linear over both
+    features joined)."""
+
+    def __init__(self, images: nn.Module, state: nn.Module):
+        super().__init__()
+        self.images, self.state = images, state
+        channels, height, width = images.image_shape
+        self.pixels = channels * height * width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.images(x[..., :self.pixels]) + self.state(x[..., self.pixels:])
+
+
 def random_shift(obs: torch.Tensor, image_shape: tuple[int, int, int], pad: int,
                  generator: np.random.Generator) -> torch.Tensor:
     """DrQ's augmentation: each image of obs (..., C * H * W) padded by `pad` pixels (edges
     replicated) and cropped back to H x W at a random offset; the channels of one image (a frame
-    stack) move together. Offsets come from `generator`, so a trainer's state fixes them."""
+    stack) move together, and a state after the image (`pixels+state`) stays as it is. Offsets
+    come from `generator`, so a trainer's state fixes them."""
     if pad < 1:
         return obs
     c, h, w = image_shape
+    if obs.shape[-1] > c * h * w:
+        head = random_shift(obs[..., :c * h * w], image_shape, pad, generator)
+        return torch.cat([head, obs[..., c * h * w:]], dim=-1)
     images = obs.reshape(-1, c, h, w)
     n = images.shape[0]
     padded = F.pad(images.float(), (pad, pad, pad, pad), mode="replicate")

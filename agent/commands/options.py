@@ -33,9 +33,9 @@ CONFIG = typer.Option(None, "--config", help="YAML file with sections run, agent
 SET = typer.Option(None, "--set", help="SECTION.FIELD=VALUE, repeatable, over --config: any "
                    "field of RunConfig, AgentConfig, ModelConfig, TrainConfig (their docstrings).")
 
-OBS = typer.Option(None, "--obs", help="state, or pixels: 3 stacked 64 x 64 RGB frames "
-                   "(image_size, camera, frame_stack in --env-kwargs). Default: state, or a "
-                   "run's own.")
+OBS = typer.Option(None, "--obs", help="state; pixels: 3 stacked 64 x 64 RGB frames "
+                   "(image_size, camera, frame_stack in --env-kwargs); or pixels+state: both. "
+                   "Default: state, or a run's own.")
 
 
 def with_obs(env_kwargs: dict, obs: str | None) -> dict:
