@@ -308,7 +308,7 @@ def learned_goal_agent(model, goal_map, spec: GoalSpec, planner, *, horizon: int
         costs = [GoalCost(mode, project=goal_map)]
 
     def imagine(obs: np.ndarray) -> LatentImagination:
-        z0 = model.encode(torch.as_tensor(obs, dtype=torch.float32, device=device))
+        z0 = model.encode(torch.as_tensor(obs, device=device))
         if spec.whole_observation:
             with torch.no_grad():
                 goal_z = model.encode(torch.as_tensor(spec.targets(obs), device=device))

@@ -127,3 +127,12 @@ def test_goals_are_refused_in_one_line_and_the_reward_is_planned_without_one():
     assert resolve_goal(None, [env], POINT) is None
     with pytest.raises(UserError, match="pixels\\+state cannot plan to a goal"):
         resolve_goal(parse_goal("[0.1, 0.2]"), [env], POINT)
+
+
+def test_eval_of_a_reacher_on_pixels_and_state_keeps_its_own_planner_and_episodes(tmp_path):
+    done = _wmpc("eval", "--env", "dm_control/reacher-easy-v0", "--obs", "pixels+state",
+                 "--env-kwargs", '{"image_size": 16}', "--planner", "random", "--episodes", "1",
+                 "--json", "out.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "out.json").read_text())
+    assert summary["steps_per_episode"] == 500  # the task's own episodes, not a goal task's 50

@@ -106,7 +106,8 @@ class WorldModel(nn.Module):
         obs = torch.from_numpy(np.array(obs)) if isinstance(obs, np.ndarray) else obs
         obs = obs.reshape(-1, self.cfg.obs_dim)
         for start in range(0, obs.shape[0], 4096):
-            self._merge(self._values(obs[start:start + 4096].to(self.device)).double())
+            chunk = obs[start:start + 4096].to(self.device)
+            self._merge(chunk.double() if self.cfg.state_dim == 0 else self._values(chunk).double())
 
     def _merge(self, obs: torch.Tensor) -> None:
         n = obs.shape[0]
@@ -146,13 +147,15 @@ class WorldModel(nn.Module):
             x = (x - self.obs_mean) * torch.rsqrt(self.obs_var + 1e-8)
             return x.clamp(-self.cfg.obs_clip, self.cfg.obs_clip)
         p = self._pixels
-        state = ((x[..., p:] - self.obs_mean[p:]) * torch.rsqrt(self.obs_var[p:] + 1e-8)
-                 ).clamp(-self.cfg.obs_clip, self.cfg.obs_clip)
         if self.cfg.pretrained_encoder is not None:
             pixels = x[..., :p] / 255.0
         else:
             pixels = ((x[..., :p] - self.obs_mean[:p]) * torch.rsqrt(self.obs_var[:p].mean() + 1e-8)
                       ).clamp(-self.cfg.obs_clip, self.cfg.obs_clip)
+        if self.cfg.state_dim == 0:
+            return pixels
+        state = ((x[..., p:] - self.obs_mean[p:]) * torch.rsqrt(self.obs_var[p:] + 1e-8)
+                 ).clamp(-self.cfg.obs_clip, self.cfg.obs_clip)
         return torch.cat([pixels, state], dim=-1)
 
     # --- latent dynamics ----------------------------------------------------------------------

@@ -89,7 +89,8 @@ def command(
         env, saved_kwargs = run_env(run)
         kwargs = kwargs or saved_kwargs
     kwargs = with_obs(kwargs, obs)
-    own_goal = parsed_goal is None or isinstance(parsed_goal, str) and parsed_goal == "env"
+    own_goal = ((parsed_goal is None or isinstance(parsed_goal, str) and parsed_goal == "env")
+                and kwargs.get("obs") != "pixels+state")  # no goals beside a state there
     convention = convention_for(env)
     task_goal = convention.goal if own_goal else None
     saved = load_config(run).get("agent") if run is not None and not oracle else None
