@@ -49,6 +49,13 @@ def torch_threads() -> int:
     return threads_for(cores, busy_cores_of_others()) if cores > 1 else 1
 
 
+def one_line(message: str, limit: int = 600) -> str:
+    """A message on one line (an env's or a library's text can hold many), at most `limit`
+    characters."""
+    text = " ".join(message.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def main() -> None:
     """Entry point of the console script."""
     os.environ.setdefault("MUJOCO_GL", "egl")
@@ -72,7 +79,7 @@ def main() -> None:
     except (UserError, ValueError, OSError) as err:
         if os.environ.get("WMPC_DEBUG"):
             raise
-        print(f"wmpc: error: {err}", file=sys.stderr)
+        print(f"wmpc: error: {one_line(str(err))}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("wmpc: interrupted", file=sys.stderr)

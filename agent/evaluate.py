@@ -11,7 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
-from envs.errors import env_call
+from envs.errors import UserError, env_call
 
 
 class BatchPolicy(Protocol):
@@ -40,6 +40,14 @@ class EvalResult:
             "planner": planner,
             "steps_per_episode": int(max(self.lengths)),
         }
+
+
+def finite_reward(reward, env_id: str, decision: int):
+    """`reward` (a number or an array), or a UserError naming the env when any is NaN or
+    infinite (a return of NaN would be reported, and written into JSON, as if it were one)."""
+    if not np.isfinite(reward).all():
+        raise UserError(f"{env_id} returned a NaN or infinite reward at decision {decision}")
+    return reward
 
 
 def _success(info: dict) -> bool | None:
@@ -84,7 +92,7 @@ def run_episodes(
             next_obs, reward, terminated, truncated, info = guard(
                 envs[i].step, actions[i], at=f"at decision {lengths[i]} of episode {i}")
             obs[i] = next_obs
-            returns[i] += reward
+            returns[i] += finite_reward(reward, env_id or _env_name(envs[i]), lengths[i])
             lengths[i] += 1
             flag = _success(info)
             if flag is not None:
@@ -135,7 +143,7 @@ def run_vector_episodes(
             obs, reward, terminated, truncated, info = env_call(
                 name, envs.step, policy.act(obs), at=f"at decision {length.max()} of episodes "
                 f"{start}-{start + n - 1}")
-            total[active] += reward[active]
+            total[active] += finite_reward(reward[active], name, length.max())
             length[active] += 1
             for i in np.flatnonzero(active):
                 flag = _vector_success(info, i)

@@ -203,6 +203,13 @@ class OnlineRun:
             except RuntimeError as err:  # e.g. generator states or shapes of another config
                 detail = " ".join(line.strip() for line in str(err).strip().splitlines()[:2])
                 raise UserError(f"cannot resume {self.out} on {self.device}: {detail}") from None
+            except (KeyError, TypeError, ValueError) as err:
+                raise UserError(f"cannot resume {self.out}: its resume.pt is not a resume "
+                                f"point of a wmpc run ({type(err).__name__} {err})") from None
+            if self.cfg.steps < self.state.step:
+                raise UserError(f"{self.out} is at decision {self.state.step} already; "
+                                f"--steps {self.cfg.steps} is below it")
+        runs.read_evals(self.out)  # a corrupt evals.csv stops the run before anything is written
         counts = runs.load_config(self.out).get("torch_threads", []) if resume else []
         if not counts or counts[-1] != torch.get_num_threads():  # one entry per change
             counts = [*counts, torch.get_num_threads()]

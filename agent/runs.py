@@ -39,11 +39,17 @@ def load_config(run: Path) -> dict:
     if not run.is_dir():
         raise UserError(f"run folder not found: {run}")
     try:
-        return json.loads(path.read_text())
+        saved = json.loads(path.read_text())
     except FileNotFoundError:
         raise UserError(f"{run} is not a wmpc run (no config.json)") from None
     except json.JSONDecodeError as err:
         raise UserError(f"corrupt run config {path}: {err}") from None
+    sections = ("run", "agent", "train", "model", "dataset")
+    if not isinstance(saved, dict) or any(not isinstance(saved.get(k, {}), dict)
+                                          for k in sections):
+        raise UserError(f"corrupt run config {path}: not an object of sections "
+                        f"({', '.join(sections)})")
+    return saved
 
 
 def _save_tensors(path: Path, state: dict) -> None:
@@ -63,13 +69,18 @@ def run_env(run: Path) -> tuple[str, dict]:
     """(env id, env kwargs) a run was made on: a `wmpc run`'s own, or the data's env of a
     `wmpc train` run; a run that names none is a UserError."""
     saved = load_config(run)
-    if "run" in saved:
-        return saved["run"]["env_id"], dict(saved["run"].get("env_kwargs") or {})
-    dataset = saved.get("dataset") or {}
-    if not dataset.get("env_id"):
+    source = saved["run"] if "run" in saved else saved.get("dataset") or {}
+    env_id, kwargs = source.get("env_id"), source.get("env_kwargs") or {}
+    if not env_id:
         raise UserError(f"{run} does not name the env it was trained on; give --env")
-    kwargs = dataset.get("env_kwargs") or {}
-    return dataset["env_id"], json.loads(kwargs) if isinstance(kwargs, str) else dict(kwargs)
+    try:
+        kwargs = json.loads(kwargs) if isinstance(kwargs, str) else kwargs
+    except json.JSONDecodeError:
+        kwargs = None
+    if not isinstance(env_id, str) or not isinstance(kwargs, dict):
+        raise UserError(f"corrupt run config {run / 'config.json'}: env_id {env_id!r} and "
+                        f"env_kwargs {kwargs!r} must be a string and an object")
+    return env_id, dict(kwargs)
 
 
 def threads_text(config: dict) -> str:
@@ -91,13 +102,19 @@ def resumed_configs(out: Path, steps: int | None = None) -> tuple:
     saved = load_config(out)
     if "run" not in saved or not (out / "resume.pt").exists():
         raise UserError(f"{out} holds no resumable `wmpc run` (config.json + resume.pt)")
-    run_cfg = config_from_dict(RunConfig, saved["run"])
-    run_cfg = dataclasses.replace(run_cfg, steps=steps or run_cfg.steps)
     derived = {"obs_dim", "act_dim", "image_shape", "discount", "episodic"}  # env and agent
     sizes = {f.name for f in dataclasses.fields(ModelConfig)} - derived
     overrides = {k: v for k, v in saved.get("model", {}).items() if k in sizes}
-    return (run_cfg, config_from_dict(AgentConfig, saved["agent"]),
-            config_from_dict(TrainConfig, saved["train"]), overrides, saved.get("device", "cpu"))
+    try:
+        run_cfg = config_from_dict(RunConfig, saved["run"])
+        run_cfg = dataclasses.replace(run_cfg, steps=run_cfg.steps if steps is None else steps)
+        return (run_cfg, config_from_dict(AgentConfig, saved["agent"]),
+                config_from_dict(TrainConfig, saved["train"]), overrides,
+                saved.get("device", "cpu"))
+    except KeyError as err:
+        raise UserError(f"corrupt run config {out / 'config.json'}: no {err} section") from None
+    except (TypeError, ValueError) as err:
+        raise UserError(f"cannot resume {out}: {err}") from None
 
 
 def save_resume_point(out: Path, state: dict) -> None:
@@ -131,10 +148,14 @@ def read_evals(out: Path) -> list[dict]:
     path = out / "evals.csv"
     if not path.exists():
         return []
-    with path.open() as handle:
-        return [{**row, "step": int(row["step"]), "mean_return": float(row["mean_return"]),
-                 "success_rate": float(row["success_rate"]) if row.get("success_rate") else None}
-                for row in csv.DictReader(handle)]
+    try:
+        with path.open() as handle:
+            return [{**row, "step": int(row["step"]), "mean_return": float(row["mean_return"]),
+                     "success_rate": (float(row["success_rate"]) if row.get("success_rate")
+                                      else None)}
+                    for row in csv.DictReader(handle)]
+    except (KeyError, TypeError, ValueError) as err:
+        raise UserError(f"corrupt {path}: {type(err).__name__} {err}") from None
 
 
 def _write_evals(out: Path, rows: list[dict]) -> None:

@@ -143,8 +143,9 @@ def env_spec(env_id: str) -> gym.envs.registration.EnvSpec | None:
         module, env_id = env_id.split(":", 1)
         try:
             importlib.import_module(module)
-        except ImportError as err:
-            raise UserError(f"cannot import module {module!r} of env id: {err}") from err
+        except Exception as err:  # the user's module: ImportError, SyntaxError, its own errors
+            raise UserError(f"cannot import module {module!r} of env id: "
+                            f"{type(err).__name__}: {err}") from err
     return gym.registry.get(env_id)
 
 

@@ -32,6 +32,7 @@ def env_call(env_id: str, call: Callable, *args: Any, at: str, log: Path | None 
             warnings.simplefilter("always")
             return call(*args, **kwargs)
     except UserError:
+        caught = []  # a worker's trace of it: the message says what is wrong
         raise
     except Exception as err:
         worker = "".join(f"{w.message}\n" for w in caught)  # AsyncVectorEnv's trace

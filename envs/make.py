@@ -16,7 +16,13 @@ import gymnasium as gym
 from envs.conventions import convention_for, env_spec
 from envs.errors import UserError
 from envs.goal_images import RenderedGoal, goal_pose_for
-from envs.pixels import OBS_MODES, PixelObservation, render_kwargs
+from envs.pixels import (
+    OBS_MODES,
+    PixelObservation,
+    check_camera,
+    check_pixel_settings,
+    render_kwargs,
+)
 from envs.suites import (
     apply_fixes,
     check_compatible,
@@ -122,6 +128,8 @@ def make_env(
         raise UserError(f"env id must be a non-empty string, got {env_id!r}")
     _positive("action_repeat", action_repeat)
     _positive("episode_steps", episode_steps)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise UserError(f"seed must be a non-negative integer, got {seed!r}")
     named = suite_for_id(env_id)
     if named is not None and ":" in env_id:
         check_installed(env_id, named)
@@ -146,6 +154,7 @@ def make_env(
     elif steps is not None:
         inner_limit = steps * repeat
     if obs != "state":
+        check_pixel_settings(image_size, frame_stack, camera, kwargs.get("render_mode"))
         kwargs = {**render_kwargs(spec, image_size, camera), **kwargs}
     try:
         with _quiet_absl():
@@ -174,6 +183,7 @@ def make_env(
     env = RescaleAction(env)
     env = ActionRepeat(env, repeat)
     if obs != "state":
+        check_camera(env, env_id, camera)
         env = PixelObservation(env, image_size, frame_stack, state=obs == "pixels+state")
         pose = goal_pose_for(env_id)
         if pose is not None and obs == "pixels":

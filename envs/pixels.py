@@ -53,6 +53,48 @@ def render_kwargs(spec: gym.envs.registration.EnvSpec, size: int,
     return kwargs
 
 
+MAX_IMAGE_SIZE = 1024
+"""Largest image side: a frame stack of 1024 x 1024 is already 9 MB a decision."""
+MAX_FRAME_STACK = 16
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def check_pixel_settings(size: Any, stack: Any, camera: Any, render_mode: Any) -> None:
+    """UserError unless the image size, frame stack, camera and a render mode given by the user
+    can make pixel observations."""
+    if not _integer(size) or not 8 <= size <= MAX_IMAGE_SIZE:
+        raise UserError(f"image_size must be an integer from 8 to {MAX_IMAGE_SIZE}, got {size!r}")
+    if not _integer(stack) or not 1 <= stack <= MAX_FRAME_STACK:
+        raise UserError(f"frame_stack must be an integer from 1 to {MAX_FRAME_STACK}, got "
+                        f"{stack!r}")
+    if camera is not None and not (_integer(camera) or isinstance(camera, str)):
+        raise UserError(f"camera must be a camera's index or name, got {camera!r}")
+    if render_mode not in (None, "rgb_array"):
+        raise UserError(f"pixel observations render rgb_array frames; render_mode "
+                        f"{render_mode!r} cannot be used with them")
+
+
+def check_camera(env: gym.Env, env_id: str, camera: int | str | None) -> None:
+    """UserError when a MuJoCo env (Gymnasium's, Gymnasium-Robotics') has no such camera
+    (MuJoCo would stop the process); dm_control checks its own."""
+    model = getattr(env.unwrapped, "model", None)
+    if camera is None or not hasattr(model, "ncam"):
+        return
+    import mujoco
+
+    if isinstance(camera, str):
+        found = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, camera) >= 0
+    else:
+        found = -1 <= camera < model.ncam
+    if not found:
+        names = [mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_CAMERA, i) for i in range(model.ncam)]
+        raise UserError(f"{env_id} has no camera {camera!r}; it has {model.ncam} "
+                        f"({', '.join(map(str, names)) or 'none named'}; -1 is the free camera)")
+
+
 def resize(frame: np.ndarray, size: int) -> np.ndarray:
     """(H, W, 3) uint8 -> (size, size, 3) uint8 by picking the nearest pixel (no smoothing)."""
     rows = (np.arange(size) * frame.shape[0]) // size
@@ -71,11 +113,8 @@ class PixelObservation(gym.Wrapper):
 
     def __init__(self, env: gym.Env, size: int, stack: int, state: bool = False):
         super().__init__(env)
-        if not isinstance(size, int) or size < 8:
-            raise UserError(f"image_size must be an integer of at least 8, got {size!r}")
-        if not isinstance(stack, int) or stack < 1:
-            raise UserError(f"frame_stack must be a positive integer, got {stack!r}")
-        self.size, self.stack = size, stack
+        check_pixel_settings(size, stack, None, None)
+        self.size, self.stack = int(size), int(stack)
         self.image_shape = (3 * stack, size, size)
         """(channels, height, width) of one observation as the encoder reads it."""
         size_flat = int(np.prod(self.image_shape))
@@ -105,14 +144,18 @@ class PixelObservation(gym.Wrapper):
         try:
             image = self.env.render()
         except Exception as err:
+            detail = " ".join(str(err).split())[:300]
             raise UserError(f"{self.env.unwrapped} cannot render an rgb_array frame for pixel "
-                            f"observations: {type(err).__name__}: {err}") from err
+                            f"observations: {type(err).__name__}: {detail}") from err
         image = np.asarray(image) if image is not None else None
         if image is None or image.ndim != 3 or image.shape[2] != 3:
             shape = None if image is None else image.shape
             raise UserError(f"{self.env.unwrapped} rendered {shape} for pixel observations; "
                             "they need (height, width, 3) rgb frames")
         if image.dtype != np.uint8:
+            if not np.isfinite(image).all():
+                raise UserError(f"{self.env.unwrapped} rendered a frame with NaN or infinite "
+                                "values")
             image = np.clip(image, 0, 255).astype(np.uint8)
         if image.shape[:2] != (self.size, self.size):
             image = resize(image, self.size)

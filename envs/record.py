@@ -172,9 +172,15 @@ def _run_policy(
         with tqdm(total=steps, disable=not progress, unit="step", desc=f"collect {env_id}") as bar:
             while done_steps < steps:
                 actions = np.asarray(batch.act(obs), dtype=np.float32).reshape(n, *shape)
+                if not np.isfinite(actions).all():
+                    raise UserError(f"the policy gave NaN or infinite actions at decision "
+                                    f"{done_steps} {nothing}")
                 actions = np.clip(actions, -1.0, 1.0)
                 obs, reward, terminated, truncated, _ = env_call(
                     env_id, envs.step, actions, at=f"at decision {done_steps} {nothing}")
+                if not (np.isfinite(reward).all() and np.isfinite(obs).all()):
+                    raise UserError(f"{env_id} returned NaN or infinite rewards or observations "
+                                    f"at decision {done_steps} {nothing}")
                 done_steps += n
                 bar.update(n)
                 if done_steps >= steps:

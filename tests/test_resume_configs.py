@@ -32,19 +32,51 @@ def test_resume_rebuilds_the_model_the_run_saved(tmp_path):
     assert load_config(tmp_path)["run"]["steps"] == 110
 
 
-@pytest.mark.parametrize("damage", ["corrupt resume point", "another model size"])
-def test_a_failed_resume_leaves_the_folder_as_it_was(tmp_path, damage):
+@pytest.mark.parametrize(("damage", "message"), [
+    ("corrupt resume point", "corrupt resume point"),
+    ("another model size", "cannot resume"),
+    ("a checkpoint as resume point", "not a resume point"),
+    ("corrupt evals", "corrupt .*evals.csv"),
+    ("steps below the resume point", "below it"),
+])
+def test_a_failed_resume_leaves_the_folder_as_it_was(tmp_path, damage, message):
     _start(tmp_path)
-    sizes = SMALL
+    sizes, steps = SMALL, 110
     if damage == "corrupt resume point":
         (tmp_path / "resume.pt").write_bytes(b"not a checkpoint")
-    else:
+    elif damage == "another model size":
         sizes = {**SMALL, "hidden_dim": 24}
+    elif damage == "a checkpoint as resume point":
+        (tmp_path / "resume.pt").write_bytes((tmp_path / "checkpoint.pt").read_bytes())
+    elif damage == "corrupt evals":
+        (tmp_path / "evals.csv").write_text("garbage\n1,2\n")
+    else:
+        steps = 40  # below the resume point at the first episode's end (decision 50)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
-    run = OnlineRun(tmp_path, dataclasses.replace(CFG, steps=110), AGENT, TRAIN, sizes)
-    with pytest.raises(UserError):
+    run = OnlineRun(tmp_path, dataclasses.replace(CFG, steps=steps), AGENT, TRAIN, sizes)
+    with pytest.raises(UserError, match=message):
         run.run(resume=True, progress=False)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ("[]", "not an object of sections"),
+    ('{"run": 5, "agent": {}, "train": {}}', "not an object of sections"),
+    ('{"run": {"steps": "abc"}, "agent": {}, "train": {}}', "cannot resume"),
+    ('{"run": {}, "train": {}}', "no 'agent' section"),
+])
+def test_a_run_config_of_the_wrong_shape_is_one_error(tmp_path, config, message):
+    _start(tmp_path)
+    (tmp_path / "config.json").write_text(config)
+    with pytest.raises(UserError, match=message):
+        resumed_configs(tmp_path, None)
+
+
+def test_resume_without_steps_keeps_the_runs_and_zero_is_refused(tmp_path):
+    _start(tmp_path)
+    assert resumed_configs(tmp_path, None)[0].steps == CFG.steps
+    with pytest.raises(UserError, match="steps"):
+        resumed_configs(tmp_path, 0)
 
 
 def test_a_cli_run_records_the_commit_and_machine_it_started_on(tmp_path):

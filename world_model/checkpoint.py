@@ -74,8 +74,12 @@ def read_checkpoint(run: str | Path) -> dict[str, Any]:
                          f"({type(err).__name__})") from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise user_error(f"{path} is not a wmpc world-model checkpoint")
-    payload["model_config"] = json.loads(payload["model_config"])
-    payload["extra"] = json.loads(payload["extra"])
+    try:
+        payload["model_config"] = json.loads(payload["model_config"])
+        payload["extra"] = json.loads(payload["extra"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise user_error(f"{path} is not a wmpc world-model checkpoint (its {err} is missing "
+                         "or corrupt)") from err
     return payload
 
 
