@@ -53,6 +53,17 @@ def test_missing_corrupt_and_foreign_files_are_user_errors(tmp_path):
     torch.save({"weights": torch.zeros(3)}, path)
     with pytest.raises(UserError, match="not a wmpc"):
         load_world_model(tmp_path)
+    save_checkpoint(path, trained_looking_model())
+    payload = torch.load(path, weights_only=True)
+    torch.save({k: v for k, v in payload.items() if k != "model_config"}, path)
+    with pytest.raises(UserError, match="not a wmpc .*model_config"):
+        load_world_model(tmp_path)
+    diverged = trained_looking_model()
+    with torch.no_grad():
+        next(diverged.encoder.parameters()).fill_(float("nan"))
+    save_checkpoint(path, diverged)
+    with pytest.raises(UserError, match="NaN or infinite weights"):
+        load_world_model(tmp_path)
 
 
 def test_a_failed_write_leaves_the_old_checkpoint_intact(tmp_path, monkeypatch):

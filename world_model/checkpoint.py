@@ -91,6 +91,11 @@ def model_from_payload(payload: dict[str, Any], device: torch.device | str = "cp
         model.load_state_dict(payload["model"])
     except (ValueError, TypeError, KeyError, RuntimeError) as err:
         raise user_error(f"checkpoint does not describe a valid world model: {err}") from err
+    bad = [name for name, t in model.state_dict().items()
+           if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        raise user_error(f"checkpoint holds NaN or infinite weights ({', '.join(bad[:3])}"
+                         f"{', ...' if len(bad) > 3 else ''}): the training it saved diverged")
     return model
 
 
